@@ -1,0 +1,24 @@
+// kubernetes-fluent-client (brought by pepr) and its deps are ESM-only; jest on Node 20 runs CJS,
+// so ts-jest also transforms those packages (DESIGN section 4).
+const esmPackages = [
+  "kubernetes-fluent-client",
+  "@kubernetes/client-node",
+  "openid-client",
+  "oauth4webapi",
+  "jose",
+  "quicktype-core",
+  "@isomorphic-git",
+  "uuid",
+];
+
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/protocol", "<rootDir>/agent", "<rootDir>/tracker", "<rootDir>/capabilities", "<rootDir>/hack", "<rootDir>/e2e"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.[tj]sx?$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }],
+    "^.+\\.m?js$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }],
+  },
+  transformIgnorePatterns: [`node_modules/(?!(${esmPackages.join("|")})/)`],
+  testTimeout: 60000,
+};
