@@ -1,0 +1,134 @@
+/**
+ * GET/HEAD /v2/...: sequencing only. Parse, pick the upstream, authorize, then stream from the blob
+ * provider or pass the origin's manifest through byte for byte.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { DistributionPath, parseDistributionPath } from "../../../protocol/distribution-path";
+import { OciError } from "../../../protocol/oci-error";
+import { ByteSpan, contentRange, resolveRange, spanLength } from "../../../protocol/range";
+import { Authorizer } from "../access/authorizer";
+import { ClientCredentials, parseAuthorization } from "../access/credentials";
+import { originErrorToOci } from "../access/origin-verdict";
+import { BlobProvider } from "../blobs/blob-source";
+import { Upstream } from "../config/schema";
+import { BlobSource } from "../metrics";
+import { UpstreamClient } from "../upstream/upstream-client";
+import { API_VERSION_HEADER } from "./respond";
+
+export interface RegistryHandlerDeps {
+  upstreams: ReadonlyMap<string, Upstream>;
+  authorizer: Authorizer;
+  client: Pick<UpstreamClient, "headBlob">;
+  blobs: BlobProvider;
+  onBlobBytes?: (source: BlobSource, bytes: number) => void;
+}
+
+export type RequestKind = "base" | "manifest" | "blob";
+
+export class RegistryHandler {
+  constructor(private readonly deps: RegistryHandlerDeps) {}
+
+  /** Parses the request; throws OciError for anything it will not serve. */
+  parse(req: IncomingMessage): { path: DistributionPath; method: "GET" | "HEAD" } {
+    const method = req.method;
+    if (method !== "GET" && method !== "HEAD")
+      throw new OciError("UNSUPPORTED", `method ${method} is not supported: this is a pull-only mirror`);
+    return { path: parseDistributionPath(req.url ?? "/"), method };
+  }
+
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: DistributionPath,
+    method: "GET" | "HEAD",
+  ): Promise<void> {
+    if (path.kind === "base") {
+      res.writeHead(200, { ...API_VERSION_HEADER, "content-type": "application/json", "content-length": 2 });
+      res.end(method === "HEAD" ? undefined : "{}");
+      return;
+    }
+    const upstream = this.deps.upstreams.get(path.registry);
+    if (!upstream)
+      throw new OciError("NAME_UNKNOWN", `registry ${path.registry} is not accelerated by this agent`);
+    const credentials = parseAuthorization(req.headers.authorization);
+    if (!credentials) throw new OciError("UNAUTHORIZED", "malformed Authorization header");
+    if (path.kind === "manifest") await this.manifest(req, res, { ...path, upstream, credentials, method });
+    else await this.blob(req, res, { ...path, upstream, credentials, method });
+  }
+
+  private async manifest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    m: Extract<DistributionPath, { kind: "manifest" }> & {
+      upstream: Upstream;
+      credentials: ClientCredentials;
+      method: "GET" | "HEAD";
+    },
+  ): Promise<void> {
+    const manifest = await this.deps.authorizer.manifest({
+      upstream: m.upstream,
+      repo: m.repo,
+      reference: m.reference,
+      isDigest: m.isDigest,
+      credentials: m.credentials,
+      method: m.method,
+      accept: req.headers.accept,
+    });
+    res.writeHead(200, {
+      ...API_VERSION_HEADER,
+      "content-type": manifest.contentType,
+      "content-length": manifest.size,
+      ...(manifest.digest ? { "docker-content-digest": manifest.digest } : {}),
+    });
+    res.end(m.method === "HEAD" ? undefined : manifest.body);
+  }
+
+  private async blob(
+    req: IncomingMessage,
+    res: ServerResponse,
+    b: Extract<DistributionPath, { kind: "blob" }> & {
+      upstream: Upstream;
+      credentials: ClientCredentials;
+      method: "GET" | "HEAD";
+    },
+  ): Promise<void> {
+    const granted = await this.deps.authorizer.blob(b.upstream, b.repo, b.digest, b.credentials);
+    const size = (await this.deps.blobs.cachedSize(b.digest)) ?? granted.size ?? (await this.originSize(b));
+    const span = resolveRange(req.headers.range, size);
+    writeBlobHead(res, b.digest, size, span);
+    if (b.method === "HEAD") {
+      res.end();
+      return;
+    }
+    const { stream, source } = await this.deps.blobs.open({ ...b, size }, span);
+    stream.on("data", (chunk: Buffer) => this.deps.onBlobBytes?.(source, chunk.length));
+    await pipeline(stream, res);
+  }
+
+  private async originSize(b: {
+    upstream: Upstream;
+    repo: string;
+    digest: string;
+    credentials: ClientCredentials;
+  }) {
+    try {
+      return await this.deps.client.headBlob(b.upstream, b.repo, b.digest, b.credentials);
+    } catch (err) {
+      throw originErrorToOci(err, "blob");
+    }
+  }
+}
+
+function writeBlobHead(res: ServerResponse, digest: string, size: number, span: ByteSpan | undefined): void {
+  const headers = {
+    ...API_VERSION_HEADER,
+    "content-type": "application/octet-stream",
+    "docker-content-digest": digest,
+    "accept-ranges": "bytes",
+    etag: `"${digest}"`,
+    "content-length": span ? spanLength(span) : size,
+    ...(span ? { "content-range": contentRange(span, size) } : {}),
+  };
+  res.writeHead(span ? 206 : 200, headers);
+}

@@ -1,0 +1,87 @@
+/** Every agent metric (DESIGN 2.7), defined once on the agent's own registry. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type BlobSource = "origin" | "peer" | "cache";
+
+export function createAgentMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "peerpull_agent_" });
+  const r = [registry];
+  return {
+    registry,
+    blobBytes: new Counter({
+      name: "peerpull_blob_bytes_total",
+      help: "Blob bytes delivered to clients, by where they came from",
+      labelNames: ["source"] as const,
+      registers: r,
+    }),
+    originBytes: new Counter({
+      name: "peerpull_origin_bytes_total",
+      help: "Bytes fetched from origin registries",
+      registers: r,
+    }),
+    peerUploadBytes: new Counter({
+      name: "peerpull_peer_upload_bytes_total",
+      help: "Piece bytes served to peers",
+      registers: r,
+    }),
+    peerDownloadBytes: new Counter({
+      name: "peerpull_peer_download_bytes_total",
+      help: "Piece bytes fetched from peers",
+      registers: r,
+    }),
+    requests: new Counter({
+      name: "peerpull_requests_total",
+      help: "Registry API requests by kind and status code",
+      labelNames: ["kind", "code"] as const,
+      registers: r,
+    }),
+    blobFetchDuration: new Histogram({
+      name: "peerpull_blob_fetch_duration_seconds",
+      help: "Time to fill a missing blob into the cache",
+      labelNames: ["source"] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: r,
+    }),
+    cacheBytes: new Gauge({
+      name: "peerpull_cache_bytes",
+      help: "Bytes of complete blobs in the cache",
+      registers: r,
+    }),
+    cacheBlobs: new Gauge({
+      name: "peerpull_cache_blobs",
+      help: "Complete blobs in the cache",
+      registers: r,
+    }),
+    cacheEvictions: new Counter({
+      name: "peerpull_cache_evictions_total",
+      help: "Blobs evicted from the cache, by reason",
+      labelNames: ["reason"] as const,
+      registers: r,
+    }),
+    ratelimitWait: new Counter({
+      name: "peerpull_ratelimit_wait_seconds_total",
+      help: "Seconds streams spent waiting for the node rate limit",
+      registers: r,
+    }),
+    pieceVerifyFailures: new Counter({
+      name: "peerpull_piece_verify_failures_total",
+      help: "Pieces or blobs that failed digest verification",
+      registers: r,
+    }),
+    authDecisions: new Counter({
+      name: "peerpull_auth_decisions_total",
+      help: "Authorization decisions by result",
+      labelNames: ["result"] as const,
+      registers: r,
+    }),
+    fallbacks: new Counter({
+      name: "peerpull_fallback_total",
+      help: "Swarm fetches that fell back to the origin, by reason",
+      labelNames: ["reason"] as const,
+      registers: r,
+    }),
+  };
+}
+
+export type AgentMetrics = ReturnType<typeof createAgentMetrics>;

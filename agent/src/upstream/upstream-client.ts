@@ -1,0 +1,249 @@
+/**
+ * The agent's only client of origin registries: a pooled keep-alive undici Agent, origin auth,
+ * bounded retries with backoff, and blob streams that resume with `Range` after a break.
+ */
+import { Agent, Dispatcher, interceptors, request } from "undici";
+import { ClientCredentials } from "../access/credentials";
+import { Upstream } from "../config/schema";
+import { isRetryableStatus, UpstreamStatusError, UpstreamUnreachableError } from "./errors";
+import { OriginAuth, TokenDeniedError } from "./origin-auth";
+import { readBounded } from "./read-bounded";
+import { parseChallenge } from "./www-authenticate";
+
+export interface ByteLimiter {
+  take(bytes: number): Promise<void>;
+}
+
+export interface UpstreamClientOptions {
+  timeoutMs: number;
+  retries: number;
+  limiter?: ByteLimiter;
+  onOriginBytes?: (bytes: number) => void;
+  backoffBaseMs?: number;
+  connectionsPerOrigin?: number;
+}
+
+export interface ManifestResult {
+  contentType: string;
+  digestHeader?: string;
+  size: number;
+  /** Undefined for HEAD. */
+  body?: Buffer;
+}
+
+type Method = "GET" | "HEAD";
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+].join(", ");
+
+export class UpstreamClient {
+  private readonly dispatcher: Dispatcher;
+  private readonly auth: OriginAuth;
+  private readonly backoffBaseMs: number;
+
+  constructor(private readonly options: UpstreamClientOptions) {
+    const agent = new Agent({
+      connections: options.connectionsPerOrigin ?? 32,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: options.timeoutMs },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    // The redirect interceptor drops Authorization when a registry redirects to another origin (storage).
+    this.dispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }));
+    this.auth = new OriginAuth(this.dispatcher, options.timeoutMs);
+    this.backoffBaseMs = options.backoffBaseMs ?? 200;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  async manifest(
+    upstream: Upstream,
+    repo: string,
+    reference: string,
+    credentials: ClientCredentials,
+    method: Method,
+    accept?: string,
+  ): Promise<ManifestResult> {
+    const path = `/v2/${repo}/manifests/${reference}`;
+    const response = await this.send(upstream, repo, path, credentials, method, {
+      accept: accept || MANIFEST_ACCEPT,
+    });
+    const contentType = header(response, "content-type") ?? "application/octet-stream";
+    const digestHeader = header(response, "docker-content-digest");
+    if (method === "HEAD") {
+      await response.body.dump();
+      return { contentType, digestHeader, size: Number(header(response, "content-length") ?? 0) };
+    }
+    const body = await readBounded(response.body, MAX_MANIFEST_BYTES);
+    this.countOriginBytes(body.length);
+    return { contentType, digestHeader, size: body.length, body };
+  }
+
+  /** HEAD on a blob with the client's credentials: the authorization check and the size. */
+  async headBlob(
+    upstream: Upstream,
+    repo: string,
+    digest: string,
+    credentials: ClientCredentials,
+  ): Promise<number> {
+    const response = await this.send(upstream, repo, `/v2/${repo}/blobs/${digest}`, credentials, "HEAD", {});
+    await response.body.dump();
+    const size = Number(header(response, "content-length"));
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new UpstreamStatusError(502, "origin sent no blob size");
+    return size;
+  }
+
+  /**
+   * The blob's bytes from `offset` (or the inclusive `end`), paced by the node limiter. A stream that
+   * breaks is resumed with `Range` from the last byte received, up to `retries` times.
+   */
+  async *blob(
+    upstream: Upstream,
+    repo: string,
+    digest: string,
+    credentials: ClientCredentials,
+    span: { offset: number; end?: number } = { offset: 0 },
+  ): AsyncGenerator<Buffer> {
+    let offset = span.offset;
+    const wanted = span.end === undefined ? undefined : span.end + 1;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const range = offset > 0 || span.end !== undefined ? `bytes=${offset}-${span.end ?? ""}` : undefined;
+        const response = await this.send(upstream, repo, `/v2/${repo}/blobs/${digest}`, credentials, "GET", {
+          ...(range ? { range } : {}),
+        });
+        let skip = rangeIgnored(response, offset) ? offset : 0;
+        for await (const raw of response.body as AsyncIterable<Buffer>) {
+          let chunk = raw;
+          if (skip > 0) {
+            const dropped = Math.min(skip, chunk.length);
+            chunk = chunk.subarray(dropped);
+            skip -= dropped;
+          }
+          if (wanted !== undefined && offset + chunk.length > wanted)
+            chunk = chunk.subarray(0, wanted - offset);
+          if (chunk.length === 0) continue;
+          await this.options.limiter?.take(chunk.length);
+          this.countOriginBytes(chunk.length);
+          offset += chunk.length;
+          yield chunk;
+        }
+        if (wanted === undefined || offset >= wanted) return;
+        throw new UpstreamUnreachableError(`origin ended the blob early at byte ${offset}`);
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= this.options.retries) throw err;
+        await sleep(this.backoff(attempt));
+      }
+    }
+  }
+
+  private countOriginBytes(bytes: number): void {
+    this.options.onOriginBytes?.(bytes);
+  }
+
+  /** One origin request with auth and retries; resolves only with a 2xx response. */
+  private async send(
+    upstream: Upstream,
+    repo: string,
+    path: string,
+    credentials: ClientCredentials,
+    method: Method,
+    headers: Record<string, string>,
+  ): Promise<Dispatcher.ResponseData> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.sendAuthorized(upstream, repo, path, credentials, method, headers);
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= this.options.retries) throw err;
+        await sleep(this.backoff(attempt));
+      }
+    }
+  }
+
+  private async sendAuthorized(
+    upstream: Upstream,
+    repo: string,
+    path: string,
+    credentials: ClientCredentials,
+    method: Method,
+    headers: Record<string, string>,
+  ): Promise<Dispatcher.ResponseData> {
+    let response = await this.sendOnce(upstream, repo, path, credentials, method, headers);
+    if (response.statusCode === 401) {
+      const challenge = parseChallenge(header(response, "www-authenticate"));
+      await response.body.dump();
+      if (!challenge || credentials.kind === "bearer")
+        throw new UpstreamStatusError(401, "origin requires authorization");
+      this.auth.rememberChallenge(upstream.origin, challenge);
+      this.auth.invalidate(upstream.origin, credentials, repo);
+      response = await this.sendOnce(upstream, repo, path, credentials, method, headers);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    await response.body.dump().catch(() => undefined);
+    throw new UpstreamStatusError(
+      response.statusCode,
+      `origin answered ${response.statusCode} for ${method} ${path}`,
+    );
+  }
+
+  private async sendOnce(
+    upstream: Upstream,
+    repo: string,
+    path: string,
+    credentials: ClientCredentials,
+    method: Method,
+    headers: Record<string, string>,
+  ): Promise<Dispatcher.ResponseData> {
+    let authorization: string | undefined;
+    try {
+      authorization = await this.auth.headerFor(upstream.origin, credentials, repo);
+    } catch (err) {
+      if (err instanceof TokenDeniedError) throw new UpstreamStatusError(401, err.message);
+      throw new UpstreamUnreachableError(`origin token endpoint failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    try {
+      return await request(upstream.origin + path, {
+        dispatcher: this.dispatcher,
+        method,
+        headers: { ...headers, ...(authorization ? { authorization } : {}), "user-agent": "peerpull-agent" },
+      });
+    } catch (err) {
+      throw new UpstreamUnreachableError(`origin ${upstream.origin} unreachable: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.backoffBaseMs * 2 ** attempt;
+    return Math.min(5_000, base / 2 + Math.random() * base);
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof UpstreamStatusError) return isRetryableStatus(err.statusCode);
+  return true; // network errors, timeouts, bodies cut short
+}
+
+function rangeIgnored(response: Dispatcher.ResponseData, offset: number): boolean {
+  return offset > 0 && response.statusCode === 200;
+}
+
+function header(response: Dispatcher.ResponseData, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
