@@ -1,0 +1,49 @@
+/**
+ * The peer port: /healthz, /readyz and /metrics without a token; the peer piece API (added by the
+ * swarm) behind the peer token. Everything else is 404.
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+
+export type PeerRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+export interface PeerServerDeps {
+  metricsRegistry: Registry;
+  isReady: () => boolean;
+  log: Logger;
+  /** Handles the request and resolves true when the path was its own. */
+  peerApi?: PeerRoute;
+}
+
+export function createPeerServer(deps: PeerServerDeps): Server {
+  return createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    route(req, res, deps).catch(err => {
+      deps.log.error({ err, url: req.url }, "peer port error");
+      if (!res.headersSent) text(res, 500, "internal error\n");
+      else res.destroy();
+    });
+  });
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: PeerServerDeps): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0];
+  if (path === "/healthz") return text(res, 200, "ok\n");
+  if (path === "/readyz") return deps.isReady() ? text(res, 200, "ready\n") : text(res, 503, "not ready\n");
+  if (path === "/metrics") {
+    const body = await deps.metricsRegistry.metrics();
+    res.writeHead(200, { "content-type": deps.metricsRegistry.contentType });
+    res.end(body);
+    return;
+  }
+  if (deps.peerApi && (await deps.peerApi(req, res))) return;
+  text(res, 404, "not found\n");
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
