@@ -1,0 +1,6 @@
+// The real-component test environment: import from "hack/testenv" in jest tests and the bench.
+export * from "./processes";
+export * from "./registry";
+export * from "./oci-image";
+export * from "./skopeo";
+export * from "./containerd";
