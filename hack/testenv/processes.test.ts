@@ -77,13 +77,13 @@ describe("process helpers", () => {
     const port = await freePort();
     const srv = http.createServer((_req, res) => res.writeHead(401).end());
     setTimeout(() => srv.listen(port, "127.0.0.1"), 200);
-    teardown.add(() => new Promise(resolve => srv.close(resolve)));
+    teardown.add(() => new Promise<void>(resolve => srv.close(() => resolve())));
     expect(await waitForHttp(`http://127.0.0.1:${port}/v2/`, { timeoutMs: 5000, statuses: [401] })).toBe(401);
 
     const sock = join(dir, "s.sock");
     const unix: Server = createServer(c => c.end());
     setTimeout(() => unix.listen(sock), 200);
-    teardown.add(() => new Promise(resolve => unix.close(resolve)));
+    teardown.add(() => new Promise<void>(resolve => unix.close(() => resolve())));
     expect(await waitForSocket(sock, { timeoutMs: 5000 })).toBe(true);
   });
 
