@@ -1,5 +1,6 @@
 import { buildImage, pushImage, type OciLayout, type PushedManifest } from "./oci-image";
-import { exists } from "./processes";
+import { readlink, stat } from "node:fs/promises";
+import { exists, run } from "./processes";
 import { startRegistry, type Registry } from "./registry";
 import {
   CRI_NAMESPACE,
@@ -104,6 +105,15 @@ describe("private containerd (real containerd 1.6, ctr and CRI)", () => {
     expect(images.find(i => i.ref === image_)?.digest).toBe(pushed.private.digest);
   });
 
+  test("CRI PullImage in mirror mode goes through hosts.toml in hostsDir, with ?ns=", async () => {
+    await writeMirrorHosts(cd.hostsDir, "mirror.test", open.url);
+    const before = await open.mark();
+    const ref = await cd.criPullImage({ image: "mirror.test/team/app:v2s2" });
+    expect(ref).toBe(JSON.parse(pushed.v2s2.raw.toString("utf8")).config.digest);
+    const paths = (await open.accessLog(before)).map(e => e.path);
+    expect(paths).toContain("/v2/team/app/manifests/v2s2?ns=mirror.test");
+  });
+
   test("stop() removes everything", async () => {
     const other = await startContainerd({ snapshotter: "overlayfs" });
     expect(await exists(other.socket)).toBe(true);
@@ -125,4 +135,23 @@ test("parseImagesLs reads ctr's table", () => {
       digest: `sha256:${"b".repeat(64)}`,
     },
   ]);
+});
+
+test("containerd can run inside a network namespace (for multi-node benches)", async () => {
+  const ns = `pptest-${process.pid}`;
+  await run("ip", ["netns", "add", ns]);
+  let cd: Containerd | undefined;
+  try {
+    await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    cd = await startContainerd({ netns: ns });
+    const { stdout } = await cd.ctr(["version"]);
+    expect(stdout).toMatch(/Server:/);
+    // The daemon's PID is the one that was spawned (ip netns exec execs into containerd).
+    const link = await readlink(`/proc/${cd.pid}/ns/net`);
+    const nsInode = (await stat(`/run/netns/${ns}`)).ino;
+    expect(link).toBe(`net:[${nsInode}]`);
+  } finally {
+    await cd?.stop();
+    await run("ip", ["netns", "del", ns]);
+  }
 });
