@@ -65,6 +65,19 @@ describe("process helpers", () => {
     );
   });
 
+  test("a process that exits at once is still seen to exit", async () => {
+    for (let i = 0; i < 20; i++) {
+      const proc = await spawnLogged("true", [], { logPath: join(dir, "true.log") });
+      expect(await proc.exited).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  test("spawning a missing command rejects", async () => {
+    await expect(
+      spawnLogged("peerpull-no-such-command", [], { logPath: join(dir, "missing.log") }),
+    ).rejects.toThrow(/ENOENT/);
+  });
+
   test("waits are bounded", async () => {
     const t0 = Date.now();
     await expect(waitFor("never", async () => undefined, { timeoutMs: 200 })).rejects.toThrow(

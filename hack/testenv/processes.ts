@@ -51,22 +51,20 @@ export async function spawnLogged(cmd: string, args: string[], opts: SpawnOption
     env: opts.env ?? process.env,
     stdio: ["ignore", log.fd, log.fd],
   });
-  await log.close();
-  const pid = child.pid;
-  if (pid === undefined) {
-    const err = await new Promise<Error>(resolve => child.once("error", resolve));
-    throw new Error(`spawn ${cmd} failed: ${err.message}`);
-  }
-  live.set(pid, child);
+  // Listen before any await: a fast child can exit (or fail to spawn) while the log closes.
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => {
     child.once("exit", (code, signal) => {
       done = true;
-      live.delete(pid);
+      if (child.pid !== undefined) live.delete(child.pid);
       resolve({ code, signal });
     });
   });
-  child.on("error", () => undefined);
+  const spawnError = new Promise<Error>(resolve => child.once("error", resolve));
+  const pid = child.pid;
+  if (pid !== undefined) live.set(pid, child);
+  await log.close();
+  if (pid === undefined) throw new Error(`spawn ${cmd} failed: ${(await spawnError).message}`);
   return {
     pid,
     logPath: opts.logPath,
