@@ -1,0 +1,84 @@
+/** The blob cache seam: complete, verified blobs by digest, and writers that commit atomically. */
+import type { Readable } from "node:stream";
+import type { ByteSpan } from "../../../protocol/range";
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+  lastUsedMs: number;
+}
+
+export type EvictionReason = "ttl" | "size" | "corrupt";
+
+export interface BlobStore {
+  /** Complete blobs only; undefined while a blob is missing or being written. */
+  stat(digest: string): Promise<BlobInfo | undefined>;
+  /** A stream of the blob (or span); marks it used. Throws BlobNotFoundError if missing or corrupt. */
+  open(digest: string, span?: ByteSpan): Promise<Readable>;
+  /** A writer for a new blob; nothing is visible until commit() verifies it. */
+  create(digest: string, expectedSize?: number): Promise<BlobWriter>;
+  delete(digest: string): Promise<void>;
+  list(): Promise<BlobInfo[]>;
+  usage(): { bytes: number; blobs: number };
+  /** Drops blobs unused for the TTL, then least recently used ones above the size limit. */
+  evict(now: number): Promise<void>;
+}
+
+export interface BlobWriter {
+  readonly written: number;
+  /** Appends; resolves when the bytes can be read back with read(). */
+  write(chunk: Buffer): Promise<void>;
+  /** Reads bytes already written (for requests streaming a blob that is still being filled). */
+  read(position: number, length: number): Promise<Buffer>;
+  /** Verifies size and digest, makes the blob durable and visible. Throws DigestMismatchError. */
+  commit(): Promise<BlobInfo>;
+  abort(): Promise<void>;
+}
+
+export interface BlobStoreOptions {
+  ttlMs: number;
+  /** 0 = no size limit. */
+  maxBytes: number;
+  onEvict?: (info: BlobInfo, reason: EvictionReason) => void;
+  now?: () => number;
+}
+
+export class BlobNotFoundError extends Error {
+  readonly code = "PEERPULL_BLOB_NOT_FOUND";
+  constructor(digest: string, reason = "not in the cache") {
+    super(`blob ${digest} ${reason}`);
+    this.name = "BlobNotFoundError";
+  }
+}
+
+export class DigestMismatchError extends Error {
+  readonly code = "PEERPULL_DIGEST_MISMATCH";
+  constructor(expected: string, actual: string, size: number) {
+    super(`content is ${actual} (${size} bytes), expected ${expected}`);
+    this.name = "DigestMismatchError";
+  }
+}
+
+/** TTL first, then LRU down to maxBytes: the eviction order both stores share. */
+export function chooseEvictions(
+  blobs: BlobInfo[],
+  options: Pick<BlobStoreOptions, "ttlMs" | "maxBytes">,
+  now: number,
+  inUse: (digest: string) => boolean,
+): { info: BlobInfo; reason: EvictionReason }[] {
+  const victims: { info: BlobInfo; reason: EvictionReason }[] = [];
+  const keep: BlobInfo[] = [];
+  for (const info of blobs) {
+    if (!inUse(info.digest) && now - info.lastUsedMs >= options.ttlMs) victims.push({ info, reason: "ttl" });
+    else keep.push(info);
+  }
+  if (options.maxBytes <= 0) return victims;
+  let total = keep.reduce((sum, info) => sum + info.size, 0);
+  for (const info of keep.sort((a, b) => a.lastUsedMs - b.lastUsedMs)) {
+    if (total <= options.maxBytes) break;
+    if (inUse(info.digest)) continue;
+    victims.push({ info, reason: "size" });
+    total -= info.size;
+  }
+  return victims;
+}

@@ -1,0 +1,237 @@
+/**
+ * The disk blob cache (DESIGN 2.3): `blobs/sha256/<hex>` under the cache dir, written to `tmp/`,
+ * fsynced, digest-verified, then renamed, so a crash never leaves a servable partial blob.
+ * Blobs found on start are hashed once before their first use (a crash or a disk may have damaged
+ * them); blobs committed by this process were verified as they were written.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { FileHandle, mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { parseDigest } from "../../../protocol/digest";
+import type { ByteSpan } from "../../../protocol/range";
+import {
+  BlobInfo,
+  BlobNotFoundError,
+  BlobStore,
+  BlobStoreOptions,
+  BlobWriter,
+  chooseEvictions,
+  DigestMismatchError,
+} from "./blob-store";
+
+interface Entry extends BlobInfo {
+  verified: boolean;
+  readers: number;
+}
+
+/** Last-used times are persisted as mtime, at most this often per blob. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export class FsBlobStore implements BlobStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly verifying = new Map<string, Promise<boolean>>();
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly options: BlobStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Opens (creating if needed) the cache dir, drops temp leftovers and indexes complete blobs. */
+  static async open(dir: string, options: BlobStoreOptions): Promise<FsBlobStore> {
+    const store = new FsBlobStore(dir, options);
+    await rm(store.tmpDir, { recursive: true, force: true });
+    await mkdir(store.tmpDir, { recursive: true });
+    await mkdir(store.blobDir, { recursive: true });
+    await store.scan();
+    return store;
+  }
+
+  private get blobDir(): string {
+    return join(this.dir, "blobs", "sha256");
+  }
+
+  private get tmpDir(): string {
+    return join(this.dir, "tmp");
+  }
+
+  private pathOf(digest: string): string {
+    return join(this.blobDir, parseDigest(digest).hex);
+  }
+
+  private async scan(): Promise<void> {
+    for (const name of await readdir(this.blobDir)) {
+      const path = join(this.blobDir, name);
+      if (!/^[a-f0-9]{64}$/.test(name)) {
+        await rm(path, { recursive: true, force: true });
+        continue;
+      }
+      const info = await stat(path);
+      const digest = `sha256:${name}`;
+      this.entries.set(digest, {
+        digest,
+        size: info.size,
+        lastUsedMs: info.mtimeMs,
+        verified: false,
+        readers: 0,
+      });
+    }
+  }
+
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    const entry = this.entries.get(digest);
+    return entry && { digest: entry.digest, size: entry.size, lastUsedMs: entry.lastUsedMs };
+  }
+
+  async open(digest: string, span?: ByteSpan): Promise<Readable> {
+    const entry = this.entries.get(digest);
+    if (!entry) throw new BlobNotFoundError(digest);
+    if (!entry.verified && !(await this.verify(entry)))
+      throw new BlobNotFoundError(digest, "was corrupt and was dropped");
+    this.touch(entry);
+    entry.readers++;
+    const stream = createReadStream(this.pathOf(digest), span ? { start: span.start, end: span.end } : {});
+    stream.once("close", () => entry.readers--);
+    return stream;
+  }
+
+  /** Hashes a blob found on disk; drops it (and reports it as corrupt) if it does not match its name. */
+  private verify(entry: Entry): Promise<boolean> {
+    const running = this.verifying.get(entry.digest);
+    if (running) return running;
+    const check = hashFile(this.pathOf(entry.digest))
+      .then(async actual => {
+        if (actual === entry.digest) return (entry.verified = true);
+        this.entries.delete(entry.digest);
+        await rm(this.pathOf(entry.digest), { force: true });
+        this.options.onEvict?.(entry, "corrupt");
+        return false;
+      })
+      .finally(() => this.verifying.delete(entry.digest));
+    this.verifying.set(entry.digest, check);
+    return check;
+  }
+
+  private touch(entry: Entry): void {
+    const now = this.now();
+    const persist = now - entry.lastUsedMs > TOUCH_INTERVAL_MS;
+    entry.lastUsedMs = now;
+    if (persist) utimes(this.pathOf(entry.digest), now / 1000, now / 1000).catch(() => undefined);
+  }
+
+  async create(digest: string, expectedSize?: number): Promise<BlobWriter> {
+    parseDigest(digest);
+    const tmp = join(this.tmpDir, `${parseDigest(digest).hex}.${randomBytes(6).toString("hex")}`);
+    const handle = await open(tmp, "w+");
+    return new FsBlobWriter(handle, tmp, digest, expectedSize, async size => {
+      await rename(tmp, this.pathOf(digest));
+      await fsyncDir(this.blobDir);
+      const entry: Entry = { digest, size, lastUsedMs: this.now(), verified: true, readers: 0 };
+      this.entries.set(digest, entry);
+      return { digest, size, lastUsedMs: entry.lastUsedMs };
+    });
+  }
+
+  async delete(digest: string): Promise<void> {
+    // Unlinking is safe for open readers on POSIX filesystems: they keep the inode until they close.
+    this.entries.delete(digest);
+    await rm(this.pathOf(digest), { force: true });
+  }
+
+  async list(): Promise<BlobInfo[]> {
+    return [...this.entries.values()].map(({ digest, size, lastUsedMs }) => ({ digest, size, lastUsedMs }));
+  }
+
+  usage(): { bytes: number; blobs: number } {
+    let bytes = 0;
+    for (const entry of this.entries.values()) bytes += entry.size;
+    return { bytes, blobs: this.entries.size };
+  }
+
+  async evict(now: number): Promise<void> {
+    const inUse = (digest: string) => (this.entries.get(digest)?.readers ?? 0) > 0;
+    for (const { info, reason } of chooseEvictions(await this.list(), this.options, now, inUse)) {
+      await this.delete(info.digest);
+      this.options.onEvict?.(info, reason);
+    }
+  }
+}
+
+class FsBlobWriter implements BlobWriter {
+  private readonly hash = createHash("sha256");
+  private size = 0;
+  private done = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly tmpPath: string,
+    private readonly digest: string,
+    private readonly expectedSize: number | undefined,
+    private readonly publish: (size: number) => Promise<BlobInfo>,
+  ) {}
+
+  get written(): number {
+    return this.size;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.done) throw new Error("write after commit or abort");
+    if (this.expectedSize !== undefined && this.size + chunk.length > this.expectedSize)
+      throw new DigestMismatchError(this.digest, "more bytes than expected", this.size + chunk.length);
+    await this.handle.write(chunk, 0, chunk.length, this.size);
+    this.hash.update(chunk);
+    this.size += chunk.length;
+  }
+
+  async read(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(Math.min(length, Math.max(0, this.size - position)));
+    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, position);
+    return buffer.subarray(0, bytesRead);
+  }
+
+  async commit(): Promise<BlobInfo> {
+    this.done = true;
+    const actual = `sha256:${this.hash.digest("hex")}`;
+    if (actual !== this.digest || (this.expectedSize !== undefined && this.size !== this.expectedSize)) {
+      await this.discard();
+      throw new DigestMismatchError(this.digest, actual, this.size);
+    }
+    await this.handle.sync();
+    await this.handle.close();
+    return this.publish(this.size);
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.discard();
+  }
+
+  private async discard(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await rm(this.tmpPath, { force: true });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(path, { highWaterMark: 1024 * 1024 })
+      .on("data", chunk => hash.update(chunk))
+      .once("error", reject)
+      .once("end", () => resolve(`sha256:${hash.digest("hex")}`));
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * One fill per missing digest (single flight). Every request for the digest streams from the same
+ * fill while it runs, reading back what was written so far, so a client starts receiving before the
+ * fetch ends and a slow client costs no memory. Once the fill commits, readers continue from the
+ * store; if it fails, readers are destroyed (a short read, never a complete-looking bad body) and
+ * the next request starts a new fill.
+ */
+import { Readable } from "node:stream";
+import type { ByteSpan } from "../../../protocol/range";
+import type { BlobStore, BlobWriter } from "./blob-store";
+
+export type FillFunction = (writer: BlobWriter) => Promise<void>;
+
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+export class InFlight {
+  private readonly fills = new Map<string, Fill>();
+
+  constructor(private readonly store: BlobStore) {}
+
+  /** Joins the running fill for `digest`, or starts `fill` if there is none. */
+  join(digest: string, size: number, fill: FillFunction): Fill {
+    const running = this.fills.get(digest);
+    if (running) return running;
+    const started = new Fill(this.store, digest, size);
+    this.fills.set(digest, started);
+    void started.run(fill).finally(() => this.fills.delete(digest));
+    return started;
+  }
+
+  get size(): number {
+    return this.fills.size;
+  }
+}
+
+type FillState = { kind: "running" } | { kind: "committed" } | { kind: "failed"; error: Error };
+
+export class Fill {
+  private state: FillState = { kind: "running" };
+  private writer?: BlobWriter;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: BlobStore,
+    readonly digest: string,
+    readonly size: number,
+  ) {}
+
+  async run(fill: FillFunction): Promise<void> {
+    try {
+      const writer = await this.store.create(this.digest, this.size);
+      this.writer = watchWrites(writer, () => this.wake());
+      await fill(this.writer);
+      if (!(await this.store.stat(this.digest))) throw new Error("fill finished without committing the blob");
+      this.state = { kind: "committed" };
+    } catch (err) {
+      this.state = { kind: "failed", error: err instanceof Error ? err : new Error(String(err)) };
+    }
+    this.wake();
+  }
+
+  get written(): number {
+    return this.writer?.written ?? 0;
+  }
+
+  /** A stream of the span (default: the whole blob) that follows the fill as it grows. */
+  createReader(span: ByteSpan = { start: 0, end: this.size - 1 }): Readable {
+    return Readable.from(this.chunks(span), { objectMode: false });
+  }
+
+  private async *chunks(span: ByteSpan): AsyncGenerator<Buffer> {
+    let position = span.start;
+    while (position <= span.end) {
+      const state = this.state;
+      if (state.kind === "failed") throw state.error;
+      if (state.kind === "committed") {
+        yield* (await this.store.open(this.digest, {
+          start: position,
+          end: span.end,
+        })) as AsyncIterable<Buffer>;
+        return;
+      }
+      if (this.writer && position < this.writer.written) {
+        const length = Math.min(this.writer.written - position, span.end - position + 1, READ_CHUNK_BYTES);
+        const chunk = await this.readWritten(position, length);
+        if (chunk.length > 0) {
+          position += chunk.length;
+          yield chunk;
+          continue;
+        }
+      }
+      await this.nextChange();
+    }
+  }
+
+  /** The writer's file may close under us when the fill commits; the loop then reads from the store. */
+  private async readWritten(position: number, length: number): Promise<Buffer> {
+    try {
+      return await this.writer!.read(position, length);
+    } catch (err) {
+      if (this.state.kind === "running") throw err;
+      return Buffer.alloc(0);
+    }
+  }
+
+  private nextChange(): Promise<void> {
+    if (this.state.kind !== "running") return Promise.resolve();
+    return new Promise(resolve => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function watchWrites(writer: BlobWriter, onWrite: () => void): BlobWriter {
+  return {
+    get written() {
+      return writer.written;
+    },
+    write: async chunk => {
+      await writer.write(chunk);
+      onWrite();
+    },
+    read: (position, length) => writer.read(position, length),
+    commit: () => writer.commit(),
+    abort: () => writer.abort(),
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * peerpull-agent: parse config, build the parts, start both servers, shut down gracefully.
+ * The only place that wires things together.
+ */
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Authorizer } from "./access/authorizer";
+import { GrantBook } from "./access/grants";
+import { CachedBlobProvider } from "./blobs/cached-blob-provider";
+import { FsBlobStore } from "./cache/fs-blob-store";
+import { InFlight } from "./cache/in-flight";
+import { ConfigError, helpText, parseAgentArgs, AgentConfig } from "./config/load";
+import { createPeerServer } from "./http/peer-server";
+import { createRegistryServer } from "./http/registry-server";
+import { RegistryHandler } from "./http/registry-handler";
+import { createLogger } from "./log";
+import { createAgentMetrics } from "./metrics";
+import { NodeLimiter } from "./ratelimit/node-limiter";
+import { UpstreamClient } from "./upstream/upstream-client";
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(argv: string[]): Promise<void> {
+  const config = readConfig(argv);
+  const log = createLogger("peerpull-agent", config.logLevel);
+  const metrics = createAgentMetrics();
+  const limiter = new NodeLimiter({ bytesPerSecond: config.ratelimitBytesPerSec });
+  const client = new UpstreamClient({
+    timeoutMs: config.upstream.timeoutMs,
+    retries: config.upstream.retries,
+    limiter,
+    onOriginBytes: bytes => metrics.originBytes.inc(bytes),
+  });
+  const store = await FsBlobStore.open(config.cache.dir, {
+    ttlMs: config.cache.ttlMs,
+    maxBytes: config.cache.maxBytes,
+    onEvict: (info, reason) => {
+      metrics.cacheEvictions.inc({ reason });
+      if (reason === "corrupt") metrics.pieceVerifyFailures.inc();
+      log.info({ digest: info.digest, size: info.size, reason }, "blob evicted");
+    },
+  });
+  const grants = new GrantBook(config.auth.ttlMs);
+  const authorizer = new Authorizer({
+    grants,
+    client,
+    offlineGraceMs: config.auth.offlineGraceMs,
+    onDecision: result => metrics.authDecisions.inc({ result }),
+  });
+  const blobs = new CachedBlobProvider({ store, inFlight: new InFlight(store), client, metrics, log });
+  const handler = new RegistryHandler({
+    upstreams: new Map(config.upstreams.map(upstream => [upstream.host, upstream])),
+    authorizer,
+    client,
+    blobs,
+    onBlobBytes: (source, bytes) => metrics.blobBytes.inc({ source }, bytes),
+  });
+
+  let ready = false;
+  const registryServer = createRegistryServer(handler, metrics, log);
+  const peerServer = createPeerServer({ metricsRegistry: metrics.registry, isReady: () => ready, log });
+  const registryAddress = await listen(registryServer, config.listen);
+  const peerAddress = await listen(peerServer, config.peerListen);
+
+  const housekeeping = setInterval(() => {
+    const now = Date.now();
+    grants.sweep(now, Math.max(config.auth.offlineGraceMs, config.auth.ttlMs));
+    store.evict(now).catch(err => log.error({ err }, "eviction failed"));
+    const usage = store.usage();
+    metrics.cacheBytes.set(usage.bytes);
+    metrics.cacheBlobs.set(usage.blobs);
+    metrics.ratelimitWait.inc(limiter.takeWaitedSeconds());
+  }, housekeepingIntervalMs(config));
+  housekeeping.unref();
+  ready = true;
+  log.info(
+    { registry: registryAddress, peer: peerAddress, upstreams: config.upstreams, cacheDir: config.cache.dir },
+    "listening",
+  );
+
+  const stop = async (signal: string) => {
+    log.info({ signal }, "shutting down");
+    ready = false;
+    clearInterval(housekeeping);
+    const closing = Promise.all([close(registryServer), close(peerServer)]);
+    const timer = setTimeout(() => {
+      registryServer.closeAllConnections();
+      peerServer.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    await closing;
+    clearTimeout(timer);
+    await client.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+function readConfig(argv: string[]): AgentConfig {
+  try {
+    const cli = parseAgentArgs(argv);
+    if (cli.help) {
+      process.stdout.write(helpText() + "\n");
+      process.exit(0);
+    }
+    return cli.config;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`peerpull-agent: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+function housekeepingIntervalMs(config: AgentConfig): number {
+  return Math.max(1_000, Math.min(60_000, config.cache.ttlMs / 10));
+}
+
+async function listen(server: Server, address: { host: string; port: number }): Promise<string> {
+  server.listen(address.port, address.host);
+  await once(server, "listening");
+  const bound = server.address() as AddressInfo;
+  return `${bound.address}:${bound.port}`;
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise(resolve => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+main(process.argv.slice(2)).catch(err => {
+  process.stderr.write(`peerpull-agent: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+/** Runs the built agent (build/peerpull-agent.js) as a real process on free loopback ports. */
+import { join, resolve } from "node:path";
+import {
+  freePort,
+  ManagedProcess,
+  removeDir,
+  spawnLogged,
+  tempDir,
+  waitForHttp,
+} from "../../hack/testenv/processes";
+import { parsePromText, PromSample } from "./prom-text";
+
+export const AGENT_BIN = resolve(__dirname, "../../build/peerpull-agent.js");
+
+export interface AgentOptions {
+  /** `HOST=ORIGIN` upstream flags. */
+  upstreams: string[];
+  /** Reuse a cache directory (e.g. across a restart); default: a fresh temp dir removed on stop. */
+  cacheDir?: string;
+  args?: string[];
+}
+
+export interface AgentProcess {
+  /** 127.0.0.1:PORT of the registry API. */
+  readonly host: string;
+  readonly url: string;
+  readonly peerUrl: string;
+  readonly cacheDir: string;
+  readonly logPath: string;
+  readonly process: ManagedProcess;
+  metrics(): Promise<PromSample[]>;
+  /** Sum of a metric's samples matching the labels. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** SIGKILL: a crash, no cleanup. */
+  crash(): Promise<void>;
+  /** Graceful stop; removes the cache dir unless it was passed in. */
+  stop(): Promise<void>;
+}
+
+export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
+  const ownsCache = opts.cacheDir === undefined;
+  const cacheDir = opts.cacheDir ?? (await tempDir("agent-cache"));
+  const logDir = await tempDir("agent-log");
+  const [port, peerPort] = [await freePort(), await freePort()];
+  const args = [
+    AGENT_BIN,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--peer-listen",
+    `127.0.0.1:${peerPort}`,
+    "--cache-dir",
+    cacheDir,
+    "--log-level",
+    "debug",
+    ...opts.upstreams.flatMap(upstream => ["--upstream", upstream]),
+    ...(opts.args ?? []),
+  ];
+  const logPath = join(logDir, "agent.log");
+  const proc = await spawnLogged(process.execPath, args, { logPath });
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  try {
+    await waitForHttp(`${peerUrl}/readyz`, { process: proc, statuses: [200], timeoutMs: 15_000 });
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const metrics = async () => parsePromText(await (await fetch(`${peerUrl}/metrics`)).text());
+  return {
+    host: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    peerUrl,
+    cacheDir,
+    logPath,
+    process: proc,
+    metrics,
+    async metric(name, labels = {}) {
+      return (await metrics())
+        .filter(s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0);
+    },
+    async crash() {
+      process.kill(proc.pid, "SIGKILL");
+      await proc.exited;
+    },
+    async stop() {
+      await proc.stop();
+      if (ownsCache) await removeDir(cacheDir);
+      await removeDir(logDir);
+    },
+  };
+}
