@@ -3,7 +3,7 @@
  * byte of a private repository to a request the origin has not authorized, cached or not.
  */
 import { buildImage, clearSkopeoBlobInfoCache, pushImage } from "../hack/testenv/oci-image";
-import { removeDir, Teardown } from "../hack/testenv/processes";
+import { removeDir, Teardown, waitFor } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
 import { AgentProcess, startAgent } from "./support/agent-process";
 import { expectSamePull, skopeoPull } from "./support/pull";
@@ -61,7 +61,9 @@ it("still refuses a blob that is already cached to unauthorized requests", async
   });
   expect(authorized.status).toBe(200);
   await authorized.arrayBuffer();
-  expect(await agent.metric("peerpull_cache_blobs")).toBeGreaterThan(0);
+  await waitFor("blob cached", async () =>
+    (await agent.metric("peerpull_cache_blobs")) > 0 ? true : undefined,
+  );
 
   for (const headers of [
     {},

@@ -43,8 +43,14 @@ const rows = [
   },
   { name: "encoded dots", path: `/v2/${UPSTREAM}/%2e%2e/blobs/${D}`, status: 400, code: "NAME_INVALID" },
   {
-    name: "malformed digest",
+    name: "digest with a path in it",
     path: `/v2/${UPSTREAM}/app/blobs/sha256:../../x`,
+    status: 400,
+    code: "NAME_INVALID",
+  },
+  {
+    name: "non-hex digest",
+    path: `/v2/${UPSTREAM}/app/blobs/sha256:${"g".repeat(64)}`,
     status: 400,
     code: "DIGEST_INVALID",
   },
@@ -62,7 +68,7 @@ const rows = [
     status: 404,
     code: "NAME_UNKNOWN",
   },
-  { name: "push endpoint", path: `/v2/${UPSTREAM}/app/blobs/uploads/`, status: 404, code: "NAME_INVALID" },
+  { name: "push endpoint", path: `/v2/${UPSTREAM}/app/blobs/uploads/`, status: 405, code: "UNSUPPORTED" },
   { name: "catalog", path: "/v2/_catalog", status: 404, code: "NAME_INVALID" },
 ];
 
@@ -87,7 +93,10 @@ it("answers 431 to huge headers and keeps serving", async () => {
     () => null,
   );
   if (res) expect(res.status).toBe(431);
-  expect((await rawRequest(agent.url, "/v2/")).status).toBe(200);
+  expect((await rawRequest(agent.url, "/v2/")).status).toBe(401);
+  expect((await rawRequest(agent.url, "/v2/", { headers: { authorization: "Basic Og==" } })).status).toBe(
+    200,
+  );
 });
 
 it("answers an invalid Range with 416 RANGE_INVALID without fetching the blob", async () => {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { access, open } from "node:fs/promises";
 import { join } from "node:path";
 import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
-import { removeDir, tempDir, Teardown } from "../hack/testenv/processes";
+import { removeDir, tempDir, Teardown, waitFor } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
 import { startAgent } from "./support/agent-process";
 import { FaultProxy, startFaultProxy } from "./support/fault-proxy";
@@ -88,6 +88,9 @@ it("detects a corrupted cache file after a restart and refetches it", async () =
   proxy.plan = {};
   const first = await agentWith([], cacheDir);
   expect(await sha256Of(await fetch(first.url + blobPath(layer().digest)))).toBe(layer().digest);
+  await waitFor("blob committed", async () =>
+    (await first.metric("peerpull_cache_blobs")) === 1 ? true : undefined,
+  );
   await first.stop();
 
   const file = await open(cacheFile(cacheDir, layer().digest), "r+");

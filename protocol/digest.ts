@@ -17,8 +17,10 @@ export function parseDigest(text: string): Digest {
   const shape = DIGEST_SHAPE.exec(text);
   if (!shape) throw new OciError("DIGEST_INVALID", `malformed digest ${JSON.stringify(text.slice(0, 100))}`);
   const [, algorithm, hex] = shape;
-  if (algorithm !== "sha256") throw new OciError("UNSUPPORTED", `digest algorithm ${algorithm} is not supported`);
-  if (!SHA256_HEX.test(hex)) throw new OciError("DIGEST_INVALID", "sha256 digest must be 64 lowercase hex characters");
+  if (algorithm !== "sha256")
+    throw new OciError("UNSUPPORTED", `digest algorithm ${algorithm} is not supported`);
+  if (!SHA256_HEX.test(hex))
+    throw new OciError("DIGEST_INVALID", "sha256 digest must be 64 lowercase hex characters");
   return { algorithm: "sha256", hex };
 }
 

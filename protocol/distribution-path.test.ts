@@ -60,7 +60,7 @@ describe("parseDistributionPath rejects", () => {
     { name: "malformed digest", url: "/v2/r.io/a/blobs/sha256:xyz", code: "DIGEST_INVALID" },
     { name: "unsupported algorithm", url: "/v2/r.io/a/blobs/sha512:" + "a".repeat(128), code: "UNSUPPORTED" },
     { name: "bad tag", url: "/v2/r.io/a/manifests/-bad", code: "MANIFEST_INVALID" },
-    { name: "uploads endpoint", url: "/v2/r.io/a/blobs/uploads/", code: "NAME_INVALID" },
+    { name: "uploads endpoint", url: "/v2/r.io/a/blobs/uploads/", code: "UNSUPPORTED" },
     { name: "tags list endpoint", url: "/v2/r.io/a/tags/list", code: "NAME_INVALID" },
     { name: "not v2", url: "/v1/r.io/a/blobs/x", code: "NAME_INVALID" },
     { name: "huge url", url: "/v2/r.io/" + "a/".repeat(5000) + "blobs/" + D, code: "NAME_INVALID" },

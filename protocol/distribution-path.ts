@@ -37,6 +37,8 @@ export function parseDistributionPath(rawUrl: string): DistributionPath {
     throw new OciError("NAME_INVALID", "percent-encoded characters are not allowed in names");
 
   const rest = path.slice("/v2/".length);
+  if (/\/blobs\/uploads(\/|$)/.test(rest))
+    throw new OciError("UNSUPPORTED", "pushes are not supported: this is a pull-only mirror");
   const split = splitEndpoint(rest);
   const { registry, repo } =
     ns === null ? splitRewriteName(split.name) : { registry: checkHost(ns), repo: split.name };

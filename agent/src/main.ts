@@ -15,7 +15,7 @@ import { createPeerServer } from "./http/peer-server";
 import { createRegistryServer } from "./http/registry-server";
 import { RegistryHandler } from "./http/registry-handler";
 import { createLogger } from "./log";
-import { createAgentMetrics } from "./metrics";
+import { createAgentMetrics, MetricSources } from "./metrics";
 import { NodeLimiter } from "./ratelimit/node-limiter";
 import { UpstreamClient } from "./upstream/upstream-client";
 
@@ -24,7 +24,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(argv: string[]): Promise<void> {
   const config = readConfig(argv);
   const log = createLogger("peerpull-agent", config.logLevel);
-  const metrics = createAgentMetrics();
+  const metricSources: MetricSources = {};
+  const metrics = createAgentMetrics(metricSources);
   const limiter = new NodeLimiter({ bytesPerSecond: config.ratelimitBytesPerSec });
   const client = new UpstreamClient({
     timeoutMs: config.upstream.timeoutMs,
@@ -41,6 +42,8 @@ async function main(argv: string[]): Promise<void> {
       log.info({ digest: info.digest, size: info.size, reason }, "blob evicted");
     },
   });
+  metricSources.cacheUsage = () => store.usage();
+  metricSources.ratelimitWaitedSeconds = () => limiter.takeWaitedSeconds();
   const grants = new GrantBook(config.auth.ttlMs);
   const authorizer = new Authorizer({
     grants,
@@ -48,7 +51,8 @@ async function main(argv: string[]): Promise<void> {
     offlineGraceMs: config.auth.offlineGraceMs,
     onDecision: result => metrics.authDecisions.inc({ result }),
   });
-  const blobs = new CachedBlobProvider({ store, inFlight: new InFlight(store), client, metrics, log });
+  const inFlight = new InFlight(store);
+  const blobs = new CachedBlobProvider({ store, inFlight, client, metrics, log });
   const handler = new RegistryHandler({
     upstreams: new Map(config.upstreams.map(upstream => [upstream.host, upstream])),
     authorizer,
@@ -67,10 +71,6 @@ async function main(argv: string[]): Promise<void> {
     const now = Date.now();
     grants.sweep(now, Math.max(config.auth.offlineGraceMs, config.auth.ttlMs));
     store.evict(now).catch(err => log.error({ err }, "eviction failed"));
-    const usage = store.usage();
-    metrics.cacheBytes.set(usage.bytes);
-    metrics.cacheBlobs.set(usage.blobs);
-    metrics.ratelimitWait.inc(limiter.takeWaitedSeconds());
   }, housekeepingIntervalMs(config));
   housekeeping.unref();
   ready = true;
@@ -89,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
       peerServer.closeAllConnections();
     }, SHUTDOWN_GRACE_MS);
     await closing;
+    await inFlight.drain(SHUTDOWN_GRACE_MS);
     clearTimeout(timer);
     await client.close();
     process.exit(0);

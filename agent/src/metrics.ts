@@ -3,7 +3,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export type BlobSource = "origin" | "peer" | "cache";
 
-export function createAgentMetrics() {
+/** Values read when Prometheus scrapes, bound after the parts that own them exist. */
+export interface MetricSources {
+  cacheUsage?: () => { bytes: number; blobs: number };
+  ratelimitWaitedSeconds?: () => number;
+}
+
+export function createAgentMetrics(sources: MetricSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "peerpull_agent_" });
   const r = [registry];
@@ -47,11 +53,17 @@ export function createAgentMetrics() {
       name: "peerpull_cache_bytes",
       help: "Bytes of complete blobs in the cache",
       registers: r,
+      collect() {
+        if (sources.cacheUsage) this.set(sources.cacheUsage().bytes);
+      },
     }),
     cacheBlobs: new Gauge({
       name: "peerpull_cache_blobs",
       help: "Complete blobs in the cache",
       registers: r,
+      collect() {
+        if (sources.cacheUsage) this.set(sources.cacheUsage().blobs);
+      },
     }),
     cacheEvictions: new Counter({
       name: "peerpull_cache_evictions_total",
@@ -63,6 +75,9 @@ export function createAgentMetrics() {
       name: "peerpull_ratelimit_wait_seconds_total",
       help: "Seconds streams spent waiting for the node rate limit",
       registers: r,
+      collect() {
+        if (sources.ratelimitWaitedSeconds) this.inc(sources.ratelimitWaitedSeconds());
+      },
     }),
     pieceVerifyFailures: new Counter({
       name: "peerpull_piece_verify_failures_total",

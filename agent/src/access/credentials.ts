@@ -26,6 +26,8 @@ export function parseAuthorization(header: string | undefined): ClientCredential
   const decoded = Buffer.from(value, "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   if (colon < 0) return undefined;
+  // Docker clients send empty Basic credentials after a challenge when they have none.
+  if (decoded === ":") return ANONYMOUS;
   return {
     kind: "basic",
     username: decoded.slice(0, colon),

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import { ByteSpan } from "../../../protocol/range";
-import { BlobStore, BlobWriter } from "../cache/blob-store";
+import { BlobNotFoundError, BlobStore, BlobWriter } from "../cache/blob-store";
 import { InFlight } from "../cache/in-flight";
 import type { AgentMetrics } from "../metrics";
 import type { UpstreamClient } from "../upstream/upstream-client";
@@ -28,7 +28,11 @@ export class CachedBlobProvider implements BlobProvider {
 
   async open(request: BlobRequest & { size: number }, span?: ByteSpan): Promise<BlobStream> {
     if (await this.deps.store.stat(request.digest)) {
-      return { stream: await this.deps.store.open(request.digest, span), source: "cache" };
+      try {
+        return { stream: await this.deps.store.open(request.digest, span), source: "cache" };
+      } catch (err) {
+        if (!(err instanceof BlobNotFoundError)) throw err; // evicted since stat(): fetch it again
+      }
     }
     const fill = this.deps.inFlight.join(request.digest, request.size, writer =>
       this.fillFromOrigin(request, writer),

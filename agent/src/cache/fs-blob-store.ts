@@ -82,9 +82,11 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** Verifies a blob found on disk at start the first time it is asked for. */
   async stat(digest: string): Promise<BlobInfo | undefined> {
     const entry = this.entries.get(digest);
-    return entry && { digest: entry.digest, size: entry.size, lastUsedMs: entry.lastUsedMs };
+    if (!entry || (!entry.verified && !(await this.verify(entry)))) return undefined;
+    return { digest: entry.digest, size: entry.size, lastUsedMs: entry.lastUsedMs };
   }
 
   async open(digest: string, span?: ByteSpan): Promise<Readable> {

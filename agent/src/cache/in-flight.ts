@@ -31,6 +31,12 @@ export class InFlight {
   get size(): number {
     return this.fills.size;
   }
+
+  /** Waits (bounded) for running fills to commit or fail, so a graceful stop keeps finished work. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const fill of this.fills.values()) await fill.settled(Math.max(0, deadline - Date.now()));
+  }
 }
 
 type FillState = { kind: "running" } | { kind: "committed" } | { kind: "failed"; error: Error };
@@ -61,6 +67,14 @@ export class Fill {
 
   get written(): number {
     return this.writer?.written ?? 0;
+  }
+
+  /** Resolves when the fill has committed or failed, or after `timeoutMs`. */
+  async settled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.state.kind === "running" && Date.now() < deadline) {
+      await Promise.race([this.nextChange(), new Promise(resolve => setTimeout(resolve, 100).unref())]);
+    }
   }
 
   /** A stream of the span (default: the whole blob) that follows the fill as it grows. */

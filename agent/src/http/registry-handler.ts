@@ -44,6 +44,9 @@ export class RegistryHandler {
     method: "GET" | "HEAD",
   ): Promise<void> {
     if (path.kind === "base") {
+      // Docker clients ping /v2/ to learn whether to send credentials; containerd never pings.
+      // Without a challenge here they would never offer the pull secret for a private image.
+      if (!req.headers.authorization) throw new OciError("UNAUTHORIZED", "send credentials if you have them");
       res.writeHead(200, { ...API_VERSION_HEADER, "content-type": "application/json", "content-length": 2 });
       res.end(method === "HEAD" ? undefined : "{}");
       return;
