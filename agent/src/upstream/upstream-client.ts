@@ -73,7 +73,7 @@ export class UpstreamClient {
   ): Promise<ManifestResult> {
     const path = `/v2/${repo}/manifests/${reference}`;
     const response = await this.send(upstream, repo, path, credentials, method, {
-      accept: accept || MANIFEST_ACCEPT,
+      accept: manifestAccept(accept),
     });
     const contentType = header(response, "content-type") ?? "application/octet-stream";
     const digestHeader = header(response, "docker-content-digest");
@@ -228,6 +228,11 @@ export class UpstreamClient {
     const base = this.backoffBaseMs * 2 ** attempt;
     return Math.min(5_000, base / 2 + Math.random() * base);
   }
+}
+
+/** The client's Accept, unless it names no manifest type (e.g. a bare `*` + `/*`). */
+function manifestAccept(accept: string | undefined): string {
+  return accept && /application\/vnd\./.test(accept) ? accept : MANIFEST_ACCEPT;
 }
 
 function isRetryable(err: unknown): boolean {
