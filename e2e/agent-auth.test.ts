@@ -5,7 +5,7 @@
 import { buildImage, clearSkopeoBlobInfoCache, pushImage } from "../hack/testenv/oci-image";
 import { removeDir, Teardown, waitFor } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
-import { AgentProcess, startAgent } from "./support/agent-process";
+import { AgentProcess, startAgent } from "../hack/testenv/agent";
 import { expectSamePull, skopeoPull } from "./support/pull";
 
 const UPSTREAM = "private.test";

@@ -6,7 +6,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Teardown } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
-import { AgentProcess, startAgent } from "./support/agent-process";
+import { AgentProcess, startAgent } from "../hack/testenv/agent";
 import { rawRequest } from "./support/raw-http";
 
 const UPSTREAM = "registry.test";

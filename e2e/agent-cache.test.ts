@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
 import { Teardown, waitFor } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
-import { startAgent } from "./support/agent-process";
+import { startAgent } from "../hack/testenv/agent";
 import { FaultProxy, startFaultProxy } from "./support/fault-proxy";
 
 const UPSTREAM = "registry.test";

@@ -12,7 +12,7 @@ import {
 import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
 import { tempDir, removeDir, Teardown } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
-import { AgentProcess, startAgent } from "./support/agent-process";
+import { AgentProcess, startAgent } from "../hack/testenv/agent";
 
 const CREDS = { user: "bob", password: "pull-secret" };
 const teardown = new Teardown();

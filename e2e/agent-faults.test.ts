@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
 import { removeDir, tempDir, Teardown, waitFor } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
-import { startAgent } from "./support/agent-process";
+import { startAgent } from "../hack/testenv/agent";
 import { FaultProxy, startFaultProxy } from "./support/fault-proxy";
 
 const UPSTREAM = "registry.test";

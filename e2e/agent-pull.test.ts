@@ -11,7 +11,7 @@ import {
 } from "../hack/testenv/oci-image";
 import { removeDir, Teardown } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
-import { AgentProcess, startAgent } from "./support/agent-process";
+import { AgentProcess, startAgent } from "../hack/testenv/agent";
 import { expectSamePull, skopeoPull } from "./support/pull";
 
 const UPSTREAM = "registry.test";

@@ -4,3 +4,5 @@ export * from "./registry";
 export * from "./oci-image";
 export * from "./skopeo";
 export * from "./containerd";
+export * from "./agent";
+export * from "./prom-text";

@@ -2,8 +2,8 @@
  * One fill per missing digest (single flight). Every request for the digest streams from the same
  * fill while it runs, reading back what was written so far, so a client starts receiving before the
  * fetch ends and a slow client costs no memory. Once the fill commits, readers continue from the
- * store; if it fails, readers are destroyed (a short read, never a complete-looking bad body) and
- * the next request starts a new fill.
+ * store; if it fails, readers are destroyed (a short read, never a complete-looking bad body: the
+ * last byte is held back until the digest is verified) and the next request starts a new fill.
  */
 import { Readable } from "node:stream";
 import type { ByteSpan } from "../../../protocol/range";
@@ -94,8 +94,10 @@ export class Fill {
         })) as AsyncIterable<Buffer>;
         return;
       }
-      if (this.writer && position < this.writer.written) {
-        const length = Math.min(this.writer.written - position, span.end - position + 1, READ_CHUNK_BYTES);
+      // The blob's last byte waits for the digest check, so a bad fill ends every reader short.
+      const readable = Math.min(this.writer?.written ?? 0, this.size - 1);
+      if (this.writer && position < readable) {
+        const length = Math.min(readable - position, span.end - position + 1, READ_CHUNK_BYTES);
         const chunk = await this.readWritten(position, length);
         if (chunk.length > 0) {
           position += chunk.length;
@@ -107,12 +109,15 @@ export class Fill {
     }
   }
 
-  /** The writer's file may close under us when the fill commits; the loop then reads from the store. */
+  /**
+   * The writer's file closes when the fill starts to commit; a read then fails until the state
+   * changes, and the loop continues from the store (or reports the failure).
+   */
   private async readWritten(position: number, length: number): Promise<Buffer> {
     try {
       return await this.writer!.read(position, length);
-    } catch (err) {
-      if (this.state.kind === "running") throw err;
+    } catch {
+      await this.nextChange();
       return Buffer.alloc(0);
     }
   }

@@ -105,8 +105,14 @@ export class RegistryHandler {
       return;
     }
     const { stream, source } = await this.deps.blobs.open({ ...b, size }, span);
-    stream.on("data", (chunk: Buffer) => this.deps.onBlobBytes?.(source, chunk.length));
-    await pipeline(stream, res);
+    const sentBefore = res.socket?.bytesWritten ?? 0;
+    try {
+      await pipeline(stream, res);
+    } finally {
+      // Counted once per response from the socket, not per chunk: this is the hot path.
+      const sent = (res.socket?.bytesWritten ?? sentBefore) - sentBefore;
+      this.deps.onBlobBytes?.(source, Math.min(sent, span ? spanLength(span) : size));
+    }
   }
 
   private async originSize(b: {

@@ -1,16 +1,17 @@
 /** Runs the built agent (build/peerpull-agent.js) as a real process on free loopback ports. */
-import { join, resolve } from "node:path";
-import {
-  freePort,
-  ManagedProcess,
-  removeDir,
-  spawnLogged,
-  tempDir,
-  waitForHttp,
-} from "../../hack/testenv/processes";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { freePort, ManagedProcess, removeDir, spawnLogged, tempDir, waitForHttp } from "./processes";
 import { parsePromText, PromSample } from "./prom-text";
 
-export const AGENT_BIN = resolve(__dirname, "../../build/peerpull-agent.js");
+/** The repository root: works from sources (jest) and from the bundled bench in build/. */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const AGENT_BIN = join(repoRoot(), "build", "peerpull-agent.js");
 
 export interface AgentOptions {
   /** `HOST=ORIGIN` upstream flags. */

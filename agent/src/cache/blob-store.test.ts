@@ -1,0 +1,69 @@
+import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { blobOf, describeBlobStoreConformance, readAll } from "../testing/blob-store-conformance";
+import { MemoryBlobStore } from "../testing/memory-blob-store";
+import { BlobStoreOptions, EvictionReason } from "./blob-store";
+import { FsBlobStore } from "./fs-blob-store";
+
+const dirs: string[] = [];
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "pp-store-"));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(dirs.map(dir => rm(dir, { recursive: true, force: true }))));
+
+describeBlobStoreConformance("MemoryBlobStore", async options => new MemoryBlobStore(options));
+describeBlobStoreConformance("FsBlobStore", async options => FsBlobStore.open(await freshDir(), options));
+
+describe("FsBlobStore across restarts", () => {
+  const options: BlobStoreOptions = { ttlMs: 60_000, maxBytes: 0 };
+
+  it("keeps committed blobs and drops an uncommitted write (a crash mid-download)", async () => {
+    const dir = await freshDir();
+    const store = await FsBlobStore.open(dir, options);
+    const done = blobOf(4000);
+    const crashed = blobOf(4000);
+    const writer = await store.create(done.digest, 4000);
+    await writer.write(done.bytes);
+    await writer.commit();
+    const abandoned = await store.create(crashed.digest, 4000);
+    await abandoned.write(crashed.bytes.subarray(0, 2000)); // never committed nor aborted
+
+    const reopened = await FsBlobStore.open(dir, options);
+    expect(await reopened.stat(done.digest)).toMatchObject({ size: 4000 });
+    expect(await reopened.stat(crashed.digest)).toBeUndefined();
+    expect(await readdir(join(dir, "tmp"))).toEqual([]);
+    expect((await readAll(await reopened.open(done.digest))).equals(done.bytes)).toBe(true);
+  });
+
+  it("detects a corrupted file on its first use after a restart and drops it", async () => {
+    const dir = await freshDir();
+    const store = await FsBlobStore.open(dir, options);
+    const blob = blobOf(10_000);
+    const writer = await store.create(blob.digest);
+    await writer.write(blob.bytes);
+    await writer.commit();
+    const file = await open(join(dir, "blobs", "sha256", blob.digest.slice(7)), "r+");
+    await file.write(Buffer.from("X"), 0, 1, 5000);
+    await file.close();
+
+    const evicted: EvictionReason[] = [];
+    const reopened = await FsBlobStore.open(dir, {
+      ...options,
+      onEvict: (_info, reason) => evicted.push(reason),
+    });
+    expect(await reopened.stat(blob.digest)).toBeUndefined();
+    expect(evicted).toEqual(["corrupt"]);
+    await expect(reopened.open(blob.digest)).rejects.toMatchObject({ code: "PEERPULL_BLOB_NOT_FOUND" });
+  });
+
+  it("ignores stray files in the blob directory", async () => {
+    const dir = await freshDir();
+    await FsBlobStore.open(dir, options);
+    await writeFile(join(dir, "blobs", "sha256", "not-a-digest"), "x");
+    const reopened = await FsBlobStore.open(dir, options);
+    expect(reopened.usage()).toEqual({ bytes: 0, blobs: 0 });
+  });
+});

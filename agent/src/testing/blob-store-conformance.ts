@@ -1,0 +1,101 @@
+/** One behaviour suite every BlobStore must pass (the disk store and its in-memory twin). */
+import { createHash, randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
+import { BlobInfo, BlobStore, BlobStoreOptions, EvictionReason } from "../cache/blob-store";
+
+export type StoreFactory = (options: BlobStoreOptions) => Promise<BlobStore>;
+
+export function blobOf(size: number): { bytes: Buffer; digest: string } {
+  const bytes = randomBytes(size);
+  return { bytes, digest: "sha256:" + createHash("sha256").update(bytes).digest("hex") };
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function put(store: BlobStore, blob: { bytes: Buffer; digest: string }): Promise<BlobInfo> {
+  const writer = await store.create(blob.digest, blob.bytes.length);
+  await writer.write(blob.bytes.subarray(0, 1000));
+  await writer.write(blob.bytes.subarray(1000));
+  return writer.commit();
+}
+
+export function describeBlobStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`${name} (BlobStore conformance)`, () => {
+    let clock = 1_000_000;
+    const evicted: [string, EvictionReason][] = [];
+    const options = (extra: Partial<BlobStoreOptions> = {}): BlobStoreOptions => ({
+      ttlMs: 10_000,
+      maxBytes: 0,
+      now: () => clock,
+      onEvict: (info, reason) => evicted.push([info.digest, reason]),
+      ...extra,
+    });
+    beforeEach(() => {
+      evicted.length = 0;
+    });
+
+    it("stores, stats, reads whole and ranged", async () => {
+      const store = await factory(options());
+      const blob = blobOf(5000);
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      await put(store, blob);
+      expect(await store.stat(blob.digest)).toMatchObject({ digest: blob.digest, size: 5000 });
+      expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+      const ranged = await readAll(await store.open(blob.digest, { start: 10, end: 4009 }));
+      expect(ranged.equals(blob.bytes.subarray(10, 4010))).toBe(true);
+      expect(store.usage()).toEqual({ bytes: 5000, blobs: 1 });
+    });
+
+    it("shows nothing before commit and lets a writer read back what it wrote", async () => {
+      const store = await factory(options());
+      const blob = blobOf(3000);
+      const writer = await store.create(blob.digest, 3000);
+      await writer.write(blob.bytes.subarray(0, 2000));
+      expect(writer.written).toBe(2000);
+      expect((await writer.read(500, 100)).equals(blob.bytes.subarray(500, 600))).toBe(true);
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      await writer.abort();
+      expect(await store.stat(blob.digest)).toBeUndefined();
+    });
+
+    it("refuses content that does not match its digest or size", async () => {
+      const store = await factory(options());
+      const blob = blobOf(2000);
+      const wrong = await store.create(blob.digest);
+      await wrong.write(randomBytes(2000));
+      await expect(wrong.commit()).rejects.toMatchObject({ code: "PEERPULL_DIGEST_MISMATCH" });
+      const short = await store.create(blob.digest, 2001);
+      await short.write(blob.bytes);
+      await expect(short.commit()).rejects.toMatchObject({ code: "PEERPULL_DIGEST_MISMATCH" });
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      await expect(store.open(blob.digest)).rejects.toMatchObject({ code: "PEERPULL_BLOB_NOT_FOUND" });
+    });
+
+    it("rejects malformed digests", async () => {
+      const store = await factory(options());
+      await expect(store.create("sha256:../../etc")).rejects.toThrow();
+    });
+
+    it("evicts by TTL, then least recently used above the size limit", async () => {
+      const store = await factory(options({ maxBytes: 2500 }));
+      const [a, b, c] = [blobOf(1000), blobOf(1000), blobOf(1000)];
+      await put(store, a);
+      clock += 1000;
+      await put(store, b);
+      clock += 1000;
+      await put(store, c);
+      clock += 1000;
+      await readAll(await store.open(a.digest)); // a is now the most recently used
+      await store.evict(clock);
+      expect(evicted).toEqual([[b.digest, "size"]]);
+      clock += 10_000;
+      await store.evict(clock);
+      expect(evicted.slice(1).map(([, reason]) => reason)).toEqual(["ttl", "ttl"]);
+      expect(store.usage()).toEqual({ bytes: 0, blobs: 0 });
+    });
+  });
+}

@@ -1,0 +1,94 @@
+/** The in-memory twin of FsBlobStore for tests of code that needs a BlobStore. */
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { parseDigest } from "../../../protocol/digest";
+import type { ByteSpan } from "../../../protocol/range";
+import {
+  BlobInfo,
+  BlobNotFoundError,
+  BlobStore,
+  BlobStoreOptions,
+  BlobWriter,
+  chooseEvictions,
+  DigestMismatchError,
+} from "../cache/blob-store";
+
+interface Entry {
+  info: BlobInfo;
+  bytes: Buffer;
+}
+
+export class MemoryBlobStore implements BlobStore {
+  private readonly blobs = new Map<string, Entry>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: BlobStoreOptions = { ttlMs: Infinity, maxBytes: 0 }) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    const entry = this.blobs.get(digest);
+    return entry && { ...entry.info };
+  }
+
+  async open(digest: string, span?: ByteSpan): Promise<Readable> {
+    const entry = this.blobs.get(digest);
+    if (!entry) throw new BlobNotFoundError(digest);
+    entry.info.lastUsedMs = this.now();
+    return Readable.from([span ? entry.bytes.subarray(span.start, span.end + 1) : entry.bytes]);
+  }
+
+  async create(digest: string, expectedSize?: number): Promise<BlobWriter> {
+    parseDigest(digest);
+    const chunks: Buffer[] = [];
+    let written = 0;
+    let done = false;
+    return {
+      get written() {
+        return written;
+      },
+      async write(chunk) {
+        if (done) throw new Error("write after commit or abort");
+        chunks.push(Buffer.from(chunk));
+        written += chunk.length;
+      },
+      async read(position, length) {
+        return Buffer.concat(chunks).subarray(position, position + length);
+      },
+      commit: async () => {
+        done = true;
+        const bytes = Buffer.concat(chunks);
+        const actual = "sha256:" + createHash("sha256").update(bytes).digest("hex");
+        if (actual !== digest || (expectedSize !== undefined && bytes.length !== expectedSize))
+          throw new DigestMismatchError(digest, actual, bytes.length);
+        const info = { digest, size: bytes.length, lastUsedMs: this.now() };
+        this.blobs.set(digest, { info, bytes });
+        return { ...info };
+      },
+      async abort() {
+        done = true;
+      },
+    };
+  }
+
+  async delete(digest: string): Promise<void> {
+    this.blobs.delete(digest);
+  }
+
+  async list(): Promise<BlobInfo[]> {
+    return [...this.blobs.values()].map(entry => ({ ...entry.info }));
+  }
+
+  usage(): { bytes: number; blobs: number } {
+    let bytes = 0;
+    for (const entry of this.blobs.values()) bytes += entry.info.size;
+    return { bytes, blobs: this.blobs.size };
+  }
+
+  async evict(now: number): Promise<void> {
+    for (const { info, reason } of chooseEvictions(await this.list(), this.options, now, () => false)) {
+      this.blobs.delete(info.digest);
+      this.options.onEvict?.(info, reason);
+    }
+  }
+}

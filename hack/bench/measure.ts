@@ -1,0 +1,44 @@
+/** Small measuring tools for the bench harness: timed downloads, peak RSS, medians. */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { request } from "undici";
+
+export interface Download {
+  seconds: number;
+  bytes: number;
+  digest?: string;
+}
+
+/** GETs `url` and discards the body (optionally hashing it); the same client for every side. */
+export async function timedGet(
+  url: string,
+  opts: { hash?: boolean; headers?: Record<string, string> } = {},
+): Promise<Download> {
+  const started = process.hrtime.bigint();
+  const res = await request(url, { headers: opts.headers, bodyTimeout: 120_000, headersTimeout: 120_000 });
+  if (res.statusCode !== 200) throw new Error(`GET ${url} answered ${res.statusCode}`);
+  const hash = opts.hash ? createHash("sha256") : undefined;
+  let bytes = 0;
+  for await (const chunk of res.body) {
+    bytes += chunk.length;
+    hash?.update(chunk);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, bytes, digest: hash ? "sha256:" + hash.digest("hex") : undefined };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Peak resident set size of a process (VmHWM), in bytes. */
+export async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  if (!match) throw new Error(`no VmHWM for ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+export const MiB = 1024 * 1024;
