@@ -65,7 +65,7 @@ function throughput(bytes: number, seconds: number): number {
 
 export async function serveBench(args: string[]): Promise<BenchResult[]> {
   const sizeMiB = Number(args[0] ?? 1024);
-  const rounds = 5;
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   return withFixture(sizeMiB * MiB, async (f, teardown) => {
     const agent = await agentFor(f, teardown);
     const primed = await timedGet(f.agentUrl(agent), { hash: true });
@@ -96,7 +96,7 @@ export async function serveBench(args: string[]): Promise<BenchResult[]> {
 
 export async function coldBench(args: string[]): Promise<BenchResult[]> {
   const sizeMiB = Number(args[0] ?? 1024);
-  const rounds = 5;
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   return withFixture(sizeMiB * MiB, async (f, teardown) => {
     const direct: number[] = [];
     const viaAgent: number[] = [];

@@ -26,11 +26,16 @@ export interface BlobStore {
 
 export interface BlobWriter {
   readonly written: number;
-  /** Appends; resolves when the bytes can be read back with read(). */
+  /**
+   * Appends; resolves when these bytes (and all before them) can be read back with read(). A caller
+   * may issue the next write before the previous one resolves.
+   */
   write(chunk: Buffer): Promise<void>;
   /** Reads bytes already written (for requests streaming a blob that is still being filled). */
   read(position: number, length: number): Promise<Buffer>;
-  /** Verifies size and digest, makes the blob durable and visible. Throws DigestMismatchError. */
+  /** Ends writing and checks size and digest; throws DigestMismatchError (and discards) on a mismatch. */
+  verify(): Promise<void>;
+  /** verify(), then makes the blob durable (fsync) and visible. */
   commit(): Promise<BlobInfo>;
   abort(): Promise<void>;
 }

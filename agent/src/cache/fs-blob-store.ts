@@ -168,10 +168,18 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
+/**
+ * Writes may be issued before earlier ones finish (positional writes, hashed in call order), so the
+ * origin stream keeps flowing while the disk works; `written` counts only bytes whose write, and
+ * every earlier write, has completed.
+ */
 class FsBlobWriter implements BlobWriter {
   private readonly hash = createHash("sha256");
-  private size = 0;
+  private issued = 0;
+  private completed = 0;
+  private tail: Promise<void> = Promise.resolve();
   private done = false;
+  private actual?: string;
 
   constructor(
     private readonly handle: FileHandle,
@@ -182,34 +190,48 @@ class FsBlobWriter implements BlobWriter {
   ) {}
 
   get written(): number {
-    return this.size;
+    return this.completed;
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    if (this.done) throw new Error("write after commit or abort");
-    if (this.expectedSize !== undefined && this.size + chunk.length > this.expectedSize)
-      throw new DigestMismatchError(this.digest, "more bytes than expected", this.size + chunk.length);
-    await this.handle.write(chunk, 0, chunk.length, this.size);
+  write(chunk: Buffer): Promise<void> {
+    if (this.done) return Promise.reject(new Error("write after commit or abort"));
+    const position = this.issued;
+    const end = position + chunk.length;
+    if (this.expectedSize !== undefined && end > this.expectedSize)
+      return Promise.reject(new DigestMismatchError(this.digest, "more bytes than expected", end));
+    this.issued = end;
     this.hash.update(chunk);
-    this.size += chunk.length;
+    const landed = this.handle.write(chunk, 0, chunk.length, position);
+    this.tail = Promise.all([this.tail, landed]).then(() => {
+      this.completed = end;
+    });
+    return this.tail;
   }
 
   async read(position: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(Math.min(length, Math.max(0, this.size - position)));
+    const buffer = Buffer.allocUnsafe(Math.min(length, Math.max(0, this.completed - position)));
     const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, position);
     return buffer.subarray(0, bytesRead);
   }
 
-  async commit(): Promise<BlobInfo> {
+  async verify(): Promise<void> {
     this.done = true;
-    const actual = `sha256:${this.hash.digest("hex")}`;
-    if (actual !== this.digest || (this.expectedSize !== undefined && this.size !== this.expectedSize)) {
+    await this.tail;
+    this.actual ??= `sha256:${this.hash.digest("hex")}`;
+    if (
+      this.actual !== this.digest ||
+      (this.expectedSize !== undefined && this.issued !== this.expectedSize)
+    ) {
       await this.discard();
-      throw new DigestMismatchError(this.digest, actual, this.size);
+      throw new DigestMismatchError(this.digest, this.actual, this.issued);
     }
+  }
+
+  async commit(): Promise<BlobInfo> {
+    await this.verify();
     await this.handle.sync();
     await this.handle.close();
-    return this.publish(this.size);
+    return this.publish(this.issued);
   }
 
   async abort(): Promise<void> {
@@ -219,6 +241,7 @@ class FsBlobWriter implements BlobWriter {
   }
 
   private async discard(): Promise<void> {
+    await this.tail.catch(() => undefined);
     await this.handle.close().catch(() => undefined);
     await rm(this.tmpPath, { force: true });
   }

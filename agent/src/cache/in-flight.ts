@@ -45,6 +45,8 @@ export class Fill {
   private state: FillState = { kind: "running" };
   private writer?: BlobWriter;
   private waiters: (() => void)[] = [];
+  /** The digest matched: every byte may go out while the blob is made durable. */
+  private verified = false;
 
   constructor(
     private readonly store: BlobStore,
@@ -55,7 +57,14 @@ export class Fill {
   async run(fill: FillFunction): Promise<void> {
     try {
       const writer = await this.store.create(this.digest, this.size);
-      this.writer = watchWrites(writer, () => this.wake());
+      this.writer = watchWrites(
+        writer,
+        () => this.wake(),
+        () => {
+          this.verified = true;
+          this.wake();
+        },
+      );
       await fill(this.writer);
       if (!(await this.store.stat(this.digest))) throw new Error("fill finished without committing the blob");
       this.state = { kind: "committed" };
@@ -95,7 +104,7 @@ export class Fill {
         return;
       }
       // The blob's last byte waits for the digest check, so a bad fill ends every reader short.
-      const readable = Math.min(this.writer?.written ?? 0, this.size - 1);
+      const readable = Math.min(this.writer?.written ?? 0, this.verified ? this.size : this.size - 1);
       if (this.writer && position < readable) {
         const length = Math.min(readable - position, span.end - position + 1, READ_CHUNK_BYTES);
         const chunk = await this.readWritten(position, length);
@@ -134,7 +143,7 @@ export class Fill {
   }
 }
 
-function watchWrites(writer: BlobWriter, onWrite: () => void): BlobWriter {
+function watchWrites(writer: BlobWriter, onWrite: () => void, onVerified: () => void): BlobWriter {
   return {
     get written() {
       return writer.written;
@@ -144,7 +153,12 @@ function watchWrites(writer: BlobWriter, onWrite: () => void): BlobWriter {
       onWrite();
     },
     read: (position, length) => writer.read(position, length),
-    commit: () => writer.commit(),
+    verify: () => writer.verify(),
+    commit: async () => {
+      await writer.verify();
+      onVerified();
+      return writer.commit();
+    },
     abort: () => writer.abort(),
   };
 }

@@ -105,12 +105,13 @@ export class RegistryHandler {
       return;
     }
     const { stream, source } = await this.deps.blobs.open({ ...b, size }, span);
-    const sentBefore = res.socket?.bytesWritten ?? 0;
+    const socket = res.socket; // detached from res once the response finishes
+    const sentBefore = socket?.bytesWritten ?? 0;
     try {
       await pipeline(stream, res);
     } finally {
       // Counted once per response from the socket, not per chunk: this is the hot path.
-      const sent = (res.socket?.bytesWritten ?? sentBefore) - sentBefore;
+      const sent = (socket?.bytesWritten ?? sentBefore) - sentBefore;
       this.deps.onBlobBytes?.(source, Math.min(sent, span ? spanLength(span) : size));
     }
   }

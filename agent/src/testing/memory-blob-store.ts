@@ -55,12 +55,19 @@ export class MemoryBlobStore implements BlobStore {
       async read(position, length) {
         return Buffer.concat(chunks).subarray(position, position + length);
       },
-      commit: async () => {
+      async verify() {
         done = true;
         const bytes = Buffer.concat(chunks);
         const actual = "sha256:" + createHash("sha256").update(bytes).digest("hex");
         if (actual !== digest || (expectedSize !== undefined && bytes.length !== expectedSize))
           throw new DigestMismatchError(digest, actual, bytes.length);
+      },
+      commit: async () => {
+        const bytes = Buffer.concat(chunks);
+        const actual = "sha256:" + createHash("sha256").update(bytes).digest("hex");
+        if (actual !== digest || (expectedSize !== undefined && bytes.length !== expectedSize))
+          throw new DigestMismatchError(digest, actual, bytes.length);
+        done = true;
         const info = { digest, size: bytes.length, lastUsedMs: this.now() };
         this.blobs.set(digest, { info, bytes });
         return { ...info };
