@@ -7,6 +7,7 @@ const entries = {
   "peerpull-agent": "agent/src/main.ts",
   "peerpull-tracker": "tracker/src/main.ts",
   bench: "hack/bench/main.ts",
+  demo: "hack/demo/main.ts",
 };
 const existing = Object.fromEntries(
   await Promise.all(
