@@ -2,6 +2,7 @@
 import type { Readable } from "node:stream";
 import type { ByteSpan } from "../../../protocol/range";
 import type { ClientCredentials } from "../access/credentials";
+import type { OpenBlobFile } from "../cache/blob-store";
 import type { Upstream } from "../config/schema";
 import type { BlobSource } from "../metrics";
 
@@ -14,10 +15,8 @@ export interface BlobRequest {
   size?: number;
 }
 
-export interface BlobStream {
-  stream: Readable;
-  source: BlobSource;
-}
+/** Either a stream, or (cache hits on disk) an open file the HTTP layer sends without garbage. */
+export type BlobStream = { stream: Readable; source: BlobSource } | { file: OpenBlobFile; source: "cache" };
 
 export interface BlobProvider {
   /** Size of a complete cached blob, or undefined. */

@@ -34,7 +34,9 @@ export class CachedBlobProvider implements BlobProvider {
   async open(request: BlobRequest & { size: number }, span?: ByteSpan): Promise<BlobStream> {
     if (await this.deps.store.stat(request.digest)) {
       try {
-        return { stream: await this.deps.store.open(request.digest, span), source: "cache" };
+        const { store } = this.deps;
+        if (store.openFile) return { file: await store.openFile(request.digest, span), source: "cache" };
+        return { stream: await store.open(request.digest, span), source: "cache" };
       } catch (err) {
         if (!(err instanceof BlobNotFoundError)) throw err; // evicted since stat(): fetch it again
       }

@@ -15,6 +15,8 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobInfo | undefined>;
   /** A stream of the blob (or span); marks it used. Throws BlobNotFoundError if missing or corrupt. */
   open(digest: string, span?: ByteSpan): Promise<Readable>;
+  /** Disk stores only: an open file for zero-garbage serving (see http/send-file.ts). */
+  openFile?(digest: string, span?: ByteSpan): Promise<OpenBlobFile>;
   /** A writer for a new blob; nothing is visible until commit() verifies it. */
   create(digest: string, expectedSize?: number): Promise<BlobWriter>;
   delete(digest: string): Promise<void>;
@@ -22,6 +24,12 @@ export interface BlobStore {
   usage(): { bytes: number; blobs: number };
   /** Drops blobs unused for the TTL, then least recently used ones above the size limit. */
   evict(now: number): Promise<void>;
+}
+
+export interface OpenBlobFile {
+  handle: import("node:fs/promises").FileHandle;
+  span: ByteSpan;
+  close(): Promise<void>;
 }
 
 export interface BlobWriter {

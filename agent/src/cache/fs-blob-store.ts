@@ -19,6 +19,7 @@ import {
   BlobWriter,
   chooseEvictions,
   DigestMismatchError,
+  OpenBlobFile,
 } from "./blob-store";
 
 interface Entry extends BlobInfo {
@@ -92,18 +93,42 @@ export class FsBlobStore implements BlobStore {
   }
 
   async open(digest: string, span?: ByteSpan): Promise<Readable> {
-    const entry = this.entries.get(digest);
-    if (!entry) throw new BlobNotFoundError(digest);
-    if (!entry.verified && !(await this.verify(entry)))
-      throw new BlobNotFoundError(digest, "was corrupt and was dropped");
-    this.touch(entry);
-    entry.readers++;
+    const entry = await this.use(digest);
     const stream = createReadStream(this.pathOf(digest), {
       highWaterMark: READ_BUFFER_BYTES,
       ...(span ? { start: span.start, end: span.end } : {}),
     });
     stream.once("close", () => entry.readers--);
     return stream;
+  }
+
+  async openFile(digest: string, span?: ByteSpan): Promise<OpenBlobFile> {
+    const entry = await this.use(digest);
+    try {
+      const handle = await open(this.pathOf(digest), "r");
+      let closed = false;
+      const close = async () => {
+        if (closed) return;
+        closed = true;
+        entry.readers--;
+        await handle.close();
+      };
+      return { handle, span: span ?? { start: 0, end: entry.size - 1 }, close };
+    } catch (err) {
+      entry.readers--;
+      throw err;
+    }
+  }
+
+  /** A complete, verified entry, marked used and counted as read until the caller releases it. */
+  private async use(digest: string): Promise<Entry> {
+    const entry = this.entries.get(digest);
+    if (!entry) throw new BlobNotFoundError(digest);
+    if (!entry.verified && !(await this.verify(entry)))
+      throw new BlobNotFoundError(digest, "was corrupt and was dropped");
+    this.touch(entry);
+    entry.readers++;
+    return entry;
   }
 
   /** Hashes a blob found on disk; drops it (and reports it as corrupt) if it does not match its name. */

@@ -15,6 +15,7 @@ import { Upstream } from "../config/schema";
 import { BlobSource } from "../metrics";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { API_VERSION_HEADER } from "./respond";
+import { sendFile } from "./send-file";
 
 export interface RegistryHandlerDeps {
   upstreams: ReadonlyMap<string, Upstream>;
@@ -104,15 +105,16 @@ export class RegistryHandler {
       res.end();
       return;
     }
-    const { stream, source } = await this.deps.blobs.open({ ...b, size }, span);
+    const blob = await this.deps.blobs.open({ ...b, size }, span);
     const socket = res.socket; // detached from res once the response finishes
     const sentBefore = socket?.bytesWritten ?? 0;
     try {
-      await pipeline(stream, res);
+      if ("file" in blob) await sendFile(res, blob.file).finally(() => blob.file.close());
+      else await pipeline(blob.stream, res);
     } finally {
       // Counted once per response from the socket, not per chunk: this is the hot path.
       const sent = (socket?.bytesWritten ?? sentBefore) - sentBefore;
-      this.deps.onBlobBytes?.(source, Math.min(sent, span ? spanLength(span) : size));
+      this.deps.onBlobBytes?.(blob.source, Math.min(sent, span ? spanLength(span) : size));
     }
   }
 
