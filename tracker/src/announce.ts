@@ -1,0 +1,115 @@
+/**
+ * One announce: record the member, its hashes and its progress, decide its origin lease, and build
+ * the response. Sequencing over the store and the pure lease policy; the only clock is `now`.
+ */
+import {
+  AnnounceRequest,
+  AnnounceResponse,
+  PeerInfo,
+  TrackerError,
+  decodeBitfield,
+  encodeBitfield,
+} from "../../protocol/tracker-api";
+import { hasPiece } from "./bitfield";
+import { LeaseEvent, decideLeases } from "./lease-policy";
+import type { Member, Swarm, SwarmStore } from "./swarm-store";
+
+export interface AnnounceOptions {
+  leaseTimeoutMs: number;
+  maxOriginStreams: number;
+  announceIntervalMs: number;
+  maxPeers: number;
+}
+
+export interface AnnounceResult {
+  response: AnnounceResponse;
+  leaseEvents: LeaseEvent[];
+}
+
+export function announce(
+  store: SwarmStore,
+  request: AnnounceRequest,
+  options: AnnounceOptions,
+  now: number,
+): AnnounceResult {
+  const swarm = store.ensure(request.digest, request.size, request.pieceSize);
+  if (swarm.size !== request.size)
+    throw new TrackerError(
+      "SIZE_MISMATCH",
+      `size: ${request.digest} is ${swarm.size} bytes in this swarm, the announce says ${request.size}`,
+    );
+  // A differing piece size: record nothing and tell the peer the swarm's, so it re-announces with it.
+  if (swarm.pieceSize !== request.pieceSize)
+    return { response: respond(swarm, request, [], options), leaseEvents: [] };
+
+  const have = decodeBitfield(request.have, swarm.pieceCount);
+  const gained = store.upsertMember(swarm, {
+    peerId: request.peerId,
+    address: request.address,
+    have,
+    complete: request.complete,
+    lastSeen: now,
+  });
+  store.recordHashes(swarm, request.pieceHashes);
+  if (gained > 0) markProgress(swarm, request.peerId, now);
+
+  const held = store.held(swarm);
+  const decision = decideLeases({
+    pieceCount: swarm.pieceCount,
+    isHeld: index => hasPiece(held, index),
+    leases: swarm.leases,
+    members: new Set(swarm.members.keys()),
+    requester: request.peerId,
+    eligible: request.wantLease && !request.releaseLease && !request.complete,
+    now,
+    leaseTimeoutMs: options.leaseTimeoutMs,
+    maxOriginStreams: options.maxOriginStreams,
+  });
+  swarm.leases = decision.leases;
+  const leases = decision.granted ? [{ start: decision.granted.start, end: decision.granted.end }] : [];
+  return {
+    response: respond(swarm, request, leases, options),
+    leaseEvents: decision.events.map(e => e.event),
+  };
+}
+
+function markProgress(swarm: Swarm, holder: string, now: number): void {
+  swarm.leases = swarm.leases.map(lease =>
+    lease.holder === holder ? { ...lease, lastProgressAt: now } : lease,
+  );
+}
+
+function respond(
+  swarm: Swarm,
+  request: AnnounceRequest,
+  leases: AnnounceResponse["leases"],
+  options: AnnounceOptions,
+): AnnounceResponse {
+  return {
+    pieceSize: swarm.pieceSize,
+    pieceCount: swarm.pieceCount,
+    peers: peersFor(swarm, request.peerId, options.maxPeers),
+    pieceHashes: Object.fromEntries(swarm.hashes),
+    leases,
+    leaseTimeoutMs: options.leaseTimeoutMs,
+    announceIntervalMs: options.announceIntervalMs,
+  };
+}
+
+/** Other members, those holding the most first (seeders lead), at most `limit`. */
+export function peersFor(swarm: Swarm, requester: string, limit: number): PeerInfo[] {
+  return [...swarm.members.values()]
+    .filter(member => member.peerId !== requester)
+    .sort(byUsefulness)
+    .slice(0, limit)
+    .map(member => ({
+      peerId: member.peerId,
+      address: member.address,
+      have: encodeBitfield(member.have),
+      complete: member.complete,
+    }));
+}
+
+function byUsefulness(a: Member, b: Member): number {
+  return b.haveCount - a.haveCount || b.lastSeen - a.lastSeen || a.peerId.localeCompare(b.peerId);
+}

@@ -1,0 +1,50 @@
+// POST /v1/announce and POST /v1/leave: decode -> store -> JSON. Sequencing only.
+import type { IncomingMessage } from "node:http";
+import {
+  MAX_BODY_BYTES,
+  TrackerError,
+  decodeAnnounceRequest,
+  decodeLeaveRequest,
+  parseJsonBody,
+} from "../../../protocol/tracker-api";
+import { AnnounceOptions, announce } from "../announce";
+import type { TrackerMetrics } from "../metrics";
+import type { SwarmStore } from "../swarm-store";
+import { readBody } from "./body";
+
+export interface AnnounceDeps {
+  store: SwarmStore;
+  options: AnnounceOptions;
+  metrics: TrackerMetrics;
+  now: () => number;
+}
+
+export type JsonReply = { status: number; body: unknown };
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers["content-type"];
+  if (type !== undefined && !/^application\/json\s*(;.*)?$/i.test(type))
+    throw new TrackerError("UNSUPPORTED_MEDIA_TYPE", `content-type: expected application/json, got ${type}`);
+  return parseJsonBody(await readBody(req, MAX_BODY_BYTES));
+}
+
+export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): Promise<JsonReply> {
+  try {
+    const request = decodeAnnounceRequest(await readJson(req));
+    const now = deps.now();
+    deps.store.sweep(now);
+    const result = announce(deps.store, request, deps.options, now);
+    for (const event of result.leaseEvents) deps.metrics.leases.inc({ event });
+    deps.metrics.announces.inc({ result: "ok" });
+    return { status: 200, body: result.response };
+  } catch (err) {
+    deps.metrics.announces.inc({ result: err instanceof TrackerError ? err.code : "INTERNAL" });
+    throw err;
+  }
+}
+
+export async function handleLeave(req: IncomingMessage, deps: AnnounceDeps): Promise<JsonReply> {
+  const request = decodeLeaveRequest(await readJson(req));
+  const removed = deps.store.removeMember(request.peerId, request.digest);
+  return { status: 200, body: { ok: true, removed } };
+}

@@ -1,0 +1,124 @@
+/**
+ * Pure origin-lease policy (DESIGN 2.4): each piece is fetched from the origin by exactly one member.
+ * The first member gets a contiguous run of every unleased, unheld piece; later members split the
+ * largest remaining lease (they take its back half, which the holder, fetching front to back,
+ * reaches last), up to `maxOriginStreams` live holders. A lease whose holder reported no new piece
+ * for `leaseTimeoutMs` expires and its unheld pieces go to another member.
+ * One lease per holder, so "holders" and "origin streams" are the same count.
+ */
+
+export interface Lease {
+  holder: string;
+  start: number;
+  /** exclusive */
+  end: number;
+  grantedAt: number;
+  lastProgressAt: number;
+}
+
+export interface LeaseInput {
+  pieceCount: number;
+  /** Pieces some live member holds (union of `have`). */
+  isHeld: (index: number) => boolean;
+  leases: readonly Lease[];
+  /** Live members; leases of anyone else are dropped. */
+  members: ReadonlySet<string>;
+  requester: string;
+  /** The requester may take a lease (wants one, not complete, not releasing). */
+  eligible: boolean;
+  now: number;
+  leaseTimeoutMs: number;
+  maxOriginStreams: number;
+}
+
+export type LeaseEvent = "granted" | "split" | "expired" | "finished" | "released" | "dropped";
+
+export interface LeaseDecision {
+  leases: Lease[];
+  /** The requester's lease after this decision. */
+  granted?: Lease;
+  events: { event: LeaseEvent; holder: string }[];
+}
+
+export function unheldIn(lease: Pick<Lease, "start" | "end">, isHeld: (index: number) => boolean): number[] {
+  const out: number[] = [];
+  for (let i = lease.start; i < lease.end; i++) if (!isHeld(i)) out.push(i);
+  return out;
+}
+
+export function decideLeases(input: LeaseInput): LeaseDecision {
+  const events: LeaseDecision["events"] = [];
+  const expiredFromRequester = new Set<number>();
+  const live: Lease[] = [];
+  for (const lease of input.leases) {
+    const fate = fateOf(lease, input);
+    if (fate === "live") {
+      live.push(lease);
+      continue;
+    }
+    events.push({ event: fate, holder: lease.holder });
+    if (fate === "expired" && lease.holder === input.requester)
+      for (const i of unheldIn(lease, input.isHeld)) expiredFromRequester.add(i);
+  }
+  const own = live.find(lease => lease.holder === input.requester);
+  if (own || !input.eligible) {
+    const kept = input.eligible ? live : live.filter(lease => lease.holder !== input.requester);
+    if (own && !input.eligible) events.push({ event: "released", holder: own.holder });
+    return { leases: kept, granted: input.eligible ? own : undefined, events };
+  }
+  if (live.length >= input.maxOriginStreams) return { leases: live, events };
+  // A holder that stalled is not handed its own pieces back while another member may take them.
+  const avoid = input.members.size > 1 ? expiredFromRequester : new Set<number>();
+  const fresh = firstFreeRun(input, live, avoid);
+  if (fresh) {
+    events.push({ event: "granted", holder: input.requester });
+    return { leases: [...live, fresh], granted: fresh, events };
+  }
+  return splitLargest(input, live, events);
+}
+
+function fateOf(lease: Lease, input: LeaseInput): "live" | LeaseEvent {
+  if (!input.members.has(lease.holder)) return "dropped";
+  if (unheldIn(lease, input.isHeld).length === 0) return "finished";
+  if (input.now - lease.lastProgressAt >= input.leaseTimeoutMs) return "expired";
+  return "live";
+}
+
+function isLeased(index: number, leases: readonly Lease[]): boolean {
+  return leases.some(lease => index >= lease.start && index < lease.end);
+}
+
+function firstFreeRun(
+  input: LeaseInput,
+  live: readonly Lease[],
+  avoid: ReadonlySet<number>,
+): Lease | undefined {
+  const free = (i: number) => !input.isHeld(i) && !avoid.has(i) && !isLeased(i, live);
+  let start = 0;
+  while (start < input.pieceCount && !free(start)) start++;
+  if (start >= input.pieceCount) return undefined;
+  let end = start + 1;
+  while (end < input.pieceCount && free(end)) end++;
+  return { holder: input.requester, start, end, grantedAt: input.now, lastProgressAt: input.now };
+}
+
+function splitLargest(input: LeaseInput, live: Lease[], events: LeaseDecision["events"]): LeaseDecision {
+  let best: { lease: Lease; unheld: number[] } | undefined;
+  for (const lease of live) {
+    const unheld = unheldIn(lease, input.isHeld);
+    if (!best || unheld.length > best.unheld.length) best = { lease, unheld };
+  }
+  if (!best || best.unheld.length < 2) return { leases: live, events };
+  const cut = best.unheld[Math.floor(best.unheld.length / 2)];
+  const shrunk: Lease = { ...best.lease, end: cut };
+  const taken: Lease = {
+    holder: input.requester,
+    start: cut,
+    end: best.lease.end,
+    grantedAt: input.now,
+    lastProgressAt: input.now,
+  };
+  events.push({ event: "split", holder: best.lease.holder }, { event: "granted", holder: input.requester });
+  const leases = live.map(lease => (lease === best!.lease ? shrunk : lease));
+  return { leases: [...leases, taken], granted: taken, events };
+}

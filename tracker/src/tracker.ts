@@ -1,0 +1,81 @@
+/**
+ * Builds one tracker (store, metrics, HTTP server) from its settings; main.ts and the tests both use
+ * it, so the tests run the real server.
+ */
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { createTrackerMetrics, TrackerMetrics } from "./metrics";
+import { createTrackerServer } from "./http/router";
+import { SwarmStore } from "./swarm-store";
+import type { AnnounceOptions } from "./announce";
+
+export interface TrackerOptions extends AnnounceOptions {
+  peerTtlMs: number;
+  token: string;
+  log: Logger;
+  now?: () => number;
+  defaultMetrics?: boolean;
+}
+
+export interface Tracker {
+  readonly server: Server;
+  readonly store: SwarmStore;
+  readonly metrics: TrackerMetrics;
+  listen(host: string, port: number): Promise<AddressInfo>;
+  /** Stops accepting, lets requests in flight finish for up to graceMs, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+  setReady(ready: boolean): void;
+}
+
+export function createTracker(options: TrackerOptions): Tracker {
+  const now = options.now ?? Date.now;
+  const store = new SwarmStore({ peerTtlMs: options.peerTtlMs });
+  const metrics = createTrackerMetrics(() => {
+    store.sweep(now());
+    return store.counts();
+  }, options.defaultMetrics);
+  let ready = false;
+  const server = createTrackerServer({
+    token: options.token,
+    log: options.log,
+    isReady: () => ready,
+    store,
+    metrics,
+    now,
+    options: {
+      leaseTimeoutMs: options.leaseTimeoutMs,
+      maxOriginStreams: options.maxOriginStreams,
+      announceIntervalMs: options.announceIntervalMs,
+      maxPeers: options.maxPeers,
+    },
+  });
+  return {
+    server,
+    store,
+    metrics,
+    setReady: value => {
+      ready = value;
+    },
+    async listen(host, port) {
+      server.listen(port, host);
+      await once(server, "listening");
+      ready = true;
+      return server.address() as AddressInfo;
+    },
+    close: graceMs => closeServer(server, graceMs ?? 5_000),
+  };
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise(resolve => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
