@@ -1,0 +1,185 @@
+/**
+ * Pieces of a blob for the swarm (DESIGN 2.4): the piece size for a blob, index <-> byte span, the
+ * piece bitfield (piece 0 in the most significant bit of byte 0, as protocol/tracker-api.ts sends
+ * it) and the piece hash check. Pure: no I/O, no state.
+ */
+import { createHash } from "node:crypto";
+
+export const DEFAULT_PIECE_SIZE = 4 * 1024 * 1024;
+export const TARGET_MAX_PIECES = 2000;
+
+export interface PieceSpan {
+  /** Inclusive byte offsets, like a Range header. */
+  start: number;
+  end: number;
+}
+
+export class PieceArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PieceArgumentError";
+  }
+}
+
+function checkSize(size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw new PieceArgumentError(`blob size ${size} is invalid`);
+}
+
+function checkPieceSize(pieceSize: number): void {
+  if (!Number.isSafeInteger(pieceSize) || pieceSize <= 0)
+    throw new PieceArgumentError(`piece size ${pieceSize} is invalid`);
+}
+
+/** The default size, doubled until the blob has at most TARGET_MAX_PIECES pieces. */
+export function choosePieceSize(size: number, minPieceSize = DEFAULT_PIECE_SIZE): number {
+  checkSize(size);
+  checkPieceSize(minPieceSize);
+  let pieceSize = minPieceSize;
+  while (Math.ceil(size / pieceSize) > TARGET_MAX_PIECES) pieceSize *= 2;
+  return pieceSize;
+}
+
+export function pieceCount(size: number, pieceSize: number): number {
+  checkSize(size);
+  checkPieceSize(pieceSize);
+  return Math.ceil(size / pieceSize);
+}
+
+/** The bytes piece `index` covers; the last piece may be short. */
+export function pieceSpan(index: number, size: number, pieceSize: number): PieceSpan {
+  const count = pieceCount(size, pieceSize);
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new PieceArgumentError(`piece ${index} is out of range (blob has ${count} pieces)`);
+  const start = index * pieceSize;
+  return { start, end: Math.min(size, start + pieceSize) - 1 };
+}
+
+export function pieceLength(index: number, size: number, pieceSize: number): number {
+  const span = pieceSpan(index, size, pieceSize);
+  return span.end - span.start + 1;
+}
+
+/** The piece holding byte `offset`. */
+export function pieceIndexOf(offset: number, size: number, pieceSize: number): number {
+  checkSize(size);
+  checkPieceSize(pieceSize);
+  if (!Number.isInteger(offset) || offset < 0 || offset >= size)
+    throw new PieceArgumentError(`offset ${offset} is outside the blob (${size} bytes)`);
+  return Math.floor(offset / pieceSize);
+}
+
+/** The first and last piece (inclusive) a byte span touches. */
+export function piecesOfSpan(
+  span: PieceSpan,
+  size: number,
+  pieceSize: number,
+): { first: number; last: number } {
+  if (span.end < span.start)
+    throw new PieceArgumentError(`span ${span.start}-${span.end} is empty (end before start)`);
+  return { first: pieceIndexOf(span.start, size, pieceSize), last: pieceIndexOf(span.end, size, pieceSize) };
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** True when `data` is piece `index` of the blob: the right length and the expected sha256 (hex). */
+export function verifyPiece(
+  data: Uint8Array,
+  expectedHex: string,
+  index: number,
+  size: number,
+  pieceSize: number,
+): boolean {
+  if (data.length !== pieceLength(index, size, pieceSize)) return false;
+  return sha256Hex(data) === expectedHex.toLowerCase();
+}
+
+/** A fixed-length set of piece indexes, one bit each. */
+export class Bitfield {
+  readonly bytes: Uint8Array;
+
+  constructor(
+    readonly pieceCount: number,
+    bytes?: Uint8Array,
+  ) {
+    if (!Number.isSafeInteger(pieceCount) || pieceCount < 0)
+      throw new PieceArgumentError(`piece count ${pieceCount} is invalid`);
+    const length = Math.ceil(pieceCount / 8);
+    if (bytes && bytes.length !== length)
+      throw new PieceArgumentError(
+        `bitfield of ${bytes.length} bytes, expected ${length} for ${pieceCount} pieces`,
+      );
+    this.bytes = bytes ? Uint8Array.from(bytes) : new Uint8Array(length);
+    if (bytes && this.hasSpareBits())
+      throw new PieceArgumentError(`bits beyond piece ${pieceCount - 1} are set`);
+  }
+
+  static decode(base64: string, pieceCount: number): Bitfield {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0)
+      throw new PieceArgumentError("bitfield is not base64");
+    return new Bitfield(pieceCount, Buffer.from(base64, "base64"));
+  }
+
+  static full(pieceCount: number): Bitfield {
+    const field = new Bitfield(pieceCount);
+    for (let i = 0; i < pieceCount; i++) field.set(i);
+    return field;
+  }
+
+  encode(): string {
+    return Buffer.from(this.bytes).toString("base64");
+  }
+
+  has(index: number): boolean {
+    this.check(index);
+    return (this.bytes[index >> 3] & (0x80 >> (index & 7))) !== 0;
+  }
+
+  set(index: number): void {
+    this.check(index);
+    this.bytes[index >> 3] |= 0x80 >> (index & 7);
+  }
+
+  clear(index: number): void {
+    this.check(index);
+    this.bytes[index >> 3] &= ~(0x80 >> (index & 7));
+  }
+
+  count(): number {
+    let count = 0;
+    for (let i = 0; i < this.pieceCount; i++) if (this.has(i)) count++;
+    return count;
+  }
+
+  isComplete(): boolean {
+    return this.count() === this.pieceCount;
+  }
+
+  /** Pieces 0..n-1 are all present: how many bytes from the start can be served in order. */
+  contiguousFromStart(): number {
+    let n = 0;
+    while (n < this.pieceCount && this.has(n)) n++;
+    return n;
+  }
+
+  missing(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.pieceCount; i++) if (!this.has(i)) out.push(i);
+    return out;
+  }
+
+  clone(): Bitfield {
+    return new Bitfield(this.pieceCount, this.bytes);
+  }
+
+  private check(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount)
+      throw new PieceArgumentError(`piece ${index} is out of range (${this.pieceCount} pieces)`);
+  }
+
+  private hasSpareBits(): boolean {
+    const spare = this.bytes.length * 8 - this.pieceCount;
+    return spare > 0 && (this.bytes[this.bytes.length - 1] & ((1 << spare) - 1)) !== 0;
+  }
+}
