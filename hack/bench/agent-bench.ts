@@ -6,7 +6,7 @@
  */
 import { startAgent, AgentProcess } from "../testenv/agent";
 import { buildImage, OciLayout, pushImage } from "../testenv/oci-image";
-import { Teardown } from "../testenv/processes";
+import { Teardown, waitFor } from "../testenv/processes";
 import { Registry, startRegistry } from "../testenv/registry";
 import { median, MiB, peakRss, timedGet } from "./measure";
 import { BenchResult } from "./result";
@@ -133,7 +133,12 @@ export async function memoryBench(args: string[]): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
     for (const phase of ["cold", "cached"] as const) {
       const agent = await agentFor(f, teardown);
-      if (phase === "cached") await timedGet(f.agentUrl(agent));
+      if (phase === "cached") {
+        await timedGet(f.agentUrl(agent));
+        await waitFor("blob committed", async () => ((await agent.metric("peerpull_cache_blobs")) === 1 ? true : undefined), {
+          timeoutMs: 60_000,
+        });
+      }
       const baselineRss = await peakRss(agent.process.pid);
       const downloads = await Promise.all(Array.from({ length: clients }, () => timedGet(f.agentUrl(agent))));
       if (downloads.some(d => d.bytes !== f.size)) throw new Error("short download");

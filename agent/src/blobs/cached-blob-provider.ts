@@ -4,7 +4,6 @@
  * The fill here goes to the origin; the swarm plugs in as another filler.
  */
 import type { Logger } from "pino";
-import { ByteSpan } from "../../../protocol/range";
 import { BlobNotFoundError, BlobStore, BlobWriter } from "../cache/blob-store";
 import { InFlight } from "../cache/in-flight";
 import type { AgentMetrics } from "../metrics";
@@ -31,12 +30,10 @@ export class CachedBlobProvider implements BlobProvider {
     return (await this.deps.store.stat(digest))?.size;
   }
 
-  async open(request: BlobRequest & { size: number }, span?: ByteSpan): Promise<BlobStream> {
+  async open(request: BlobRequest & { size: number }): Promise<BlobStream> {
     if (await this.deps.store.stat(request.digest)) {
       try {
-        const { store } = this.deps;
-        if (store.openFile) return { file: await store.openFile(request.digest, span), source: "cache" };
-        return { stream: await store.open(request.digest, span), source: "cache" };
+        return { slices: await this.deps.store.openSlices(request.digest), source: "cache" };
       } catch (err) {
         if (!(err instanceof BlobNotFoundError)) throw err; // evicted since stat(): fetch it again
       }
@@ -44,7 +41,7 @@ export class CachedBlobProvider implements BlobProvider {
     const fill = this.deps.inFlight.join(request.digest, request.size, writer =>
       this.fillFromOrigin(request, writer),
     );
-    return { stream: fill.createReader(span), source: "origin" };
+    return { slices: fill.createSliceReader(), source: "origin" };
   }
 
   private async fillFromOrigin(request: BlobRequest, writer: BlobWriter): Promise<void> {

@@ -15,8 +15,8 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobInfo | undefined>;
   /** A stream of the blob (or span); marks it used. Throws BlobNotFoundError if missing or corrupt. */
   open(digest: string, span?: ByteSpan): Promise<Readable>;
-  /** Disk stores only: an open file for zero-garbage serving (see http/send-file.ts). */
-  openFile?(digest: string, span?: ByteSpan): Promise<OpenBlobFile>;
+  /** The blob as a slice source (read into the caller's buffers); marks it used until closed. */
+  openSlices(digest: string): Promise<SliceSource>;
   /** A writer for a new blob; nothing is visible until commit() verifies it. */
   create(digest: string, expectedSize?: number): Promise<BlobWriter>;
   delete(digest: string): Promise<void>;
@@ -26,9 +26,10 @@ export interface BlobStore {
   evict(now: number): Promise<void>;
 }
 
-export interface OpenBlobFile {
-  handle: import("node:fs/promises").FileHandle;
-  span: ByteSpan;
+/** Bytes read into buffers the caller owns and reuses: no garbage per slice on the serving path. */
+export interface SliceSource {
+  /** Reads up to `length` bytes at `position`; resolves with how many (0 only past the end). */
+  readInto(buffer: Buffer, position: number, length: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -40,7 +41,7 @@ export interface BlobWriter {
    */
   write(chunk: Buffer): Promise<void>;
   /** Reads bytes already written (for requests streaming a blob that is still being filled). */
-  read(position: number, length: number): Promise<Buffer>;
+  readInto(buffer: Buffer, position: number, length: number): Promise<number>;
   /** Ends writing and checks size and digest; throws DigestMismatchError (and discards) on a mismatch. */
   verify(): Promise<void>;
   /** verify(), then makes the blob durable (fsync) and visible. */

@@ -19,7 +19,7 @@ import {
   BlobWriter,
   chooseEvictions,
   DigestMismatchError,
-  OpenBlobFile,
+  SliceSource,
 } from "./blob-store";
 
 interface Entry extends BlobInfo {
@@ -102,18 +102,21 @@ export class FsBlobStore implements BlobStore {
     return stream;
   }
 
-  async openFile(digest: string, span?: ByteSpan): Promise<OpenBlobFile> {
+  async openSlices(digest: string): Promise<SliceSource> {
     const entry = await this.use(digest);
     try {
       const handle = await open(this.pathOf(digest), "r");
       let closed = false;
-      const close = async () => {
-        if (closed) return;
-        closed = true;
-        entry.readers--;
-        await handle.close();
+      return {
+        readInto: async (buffer, position, length) =>
+          (await handle.read(buffer, 0, Math.min(length, buffer.length), position)).bytesRead,
+        close: async () => {
+          if (closed) return;
+          closed = true;
+          entry.readers--;
+          await handle.close();
+        },
       };
-      return { handle, span: span ?? { start: 0, end: entry.size - 1 }, close };
     } catch (err) {
       entry.readers--;
       throw err;
@@ -233,10 +236,9 @@ class FsBlobWriter implements BlobWriter {
     return this.tail;
   }
 
-  async read(position: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(Math.min(length, Math.max(0, this.completed - position)));
-    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, position);
-    return buffer.subarray(0, bytesRead);
+  async readInto(buffer: Buffer, position: number, length: number): Promise<number> {
+    const wanted = Math.min(length, buffer.length, Math.max(0, this.completed - position));
+    return (await this.handle.read(buffer, 0, wanted, position)).bytesRead;
   }
 
   async verify(): Promise<void> {

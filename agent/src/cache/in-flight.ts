@@ -7,11 +7,11 @@
  */
 import { Readable } from "node:stream";
 import type { ByteSpan } from "../../../protocol/range";
-import type { BlobStore, BlobWriter } from "./blob-store";
+import type { BlobStore, BlobWriter, SliceSource } from "./blob-store";
 
 export type FillFunction = (writer: BlobWriter) => Promise<void>;
 
-const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 256 * 1024;
 
 export class InFlight {
   private readonly fills = new Map<string, Fill>();
@@ -88,46 +88,42 @@ export class Fill {
 
   /** A stream of the span (default: the whole blob) that follows the fill as it grows. */
   createReader(span: ByteSpan = { start: 0, end: this.size - 1 }): Readable {
-    return Readable.from(this.chunks(span), { objectMode: false });
+    return Readable.from(chunks(this.createSliceReader(), span), { objectMode: false });
   }
 
-  private async *chunks(span: ByteSpan): AsyncGenerator<Buffer> {
-    let position = span.start;
-    while (position <= span.end) {
-      const state = this.state;
-      if (state.kind === "failed") throw state.error;
-      if (state.kind === "committed") {
-        yield* (await this.store.open(this.digest, {
-          start: position,
-          end: span.end,
-        })) as AsyncIterable<Buffer>;
-        return;
-      }
-      // The blob's last byte waits for the digest check, so a bad fill ends every reader short.
-      const readable = Math.min(this.writer?.written ?? 0, this.verified ? this.size : this.size - 1);
-      if (this.writer && position < readable) {
-        const length = Math.min(readable - position, span.end - position + 1, READ_CHUNK_BYTES);
-        const chunk = await this.readWritten(position, length);
-        if (chunk.length > 0) {
-          position += chunk.length;
-          yield chunk;
-          continue;
+  /** Reads into the caller's buffers, waiting for bytes the fill has not written yet. */
+  createSliceReader(): SliceSource {
+    let stored: SliceSource | undefined;
+    return {
+      readInto: async (buffer, position, length) => {
+        for (;;) {
+          const state = this.state;
+          if (state.kind === "failed") throw state.error;
+          if (state.kind === "committed") {
+            stored ??= await this.store.openSlices(this.digest);
+            return stored.readInto(buffer, position, length);
+          }
+          const read = await this.readWritten(buffer, position, length);
+          if (read > 0) return read;
+          await this.nextChange();
         }
-      }
-      await this.nextChange();
-    }
+      },
+      close: async () => stored?.close(),
+    };
   }
 
   /**
-   * The writer's file closes when the fill starts to commit; a read then fails until the state
-   * changes, and the loop continues from the store (or reports the failure).
+   * Bytes the writer has on disk, except the blob's last byte before the digest check (so a bad
+   * fill ends every reader short). The writer's file closes when the fill commits; a read that
+   * fails then returns nothing and the caller continues from the store (or sees the failure).
    */
-  private async readWritten(position: number, length: number): Promise<Buffer> {
+  private async readWritten(buffer: Buffer, position: number, length: number): Promise<number> {
+    const readable = Math.min(this.writer?.written ?? 0, this.verified ? this.size : this.size - 1);
+    if (!this.writer || position >= readable) return 0;
     try {
-      return await this.writer!.read(position, length);
+      return await this.writer.readInto(buffer, position, Math.min(length, readable - position));
     } catch {
-      await this.nextChange();
-      return Buffer.alloc(0);
+      return 0;
     }
   }
 
@@ -152,7 +148,7 @@ function watchWrites(writer: BlobWriter, onWrite: () => void, onVerified: () => 
       await writer.write(chunk);
       onWrite();
     },
-    read: (position, length) => writer.read(position, length),
+    readInto: (buffer, position, length) => writer.readInto(buffer, position, length),
     verify: () => writer.verify(),
     commit: async () => {
       await writer.verify();
@@ -161,4 +157,18 @@ function watchWrites(writer: BlobWriter, onWrite: () => void, onVerified: () => 
     },
     abort: () => writer.abort(),
   };
+}
+
+async function* chunks(source: SliceSource, span: ByteSpan): AsyncGenerator<Buffer> {
+  try {
+    for (let position = span.start; position <= span.end; ) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, span.end - position + 1));
+      const read = await source.readInto(buffer, position, buffer.length);
+      if (read === 0) throw new Error(`blob ended at byte ${position}`);
+      position += read;
+      yield buffer.subarray(0, read);
+    }
+  } finally {
+    await source.close();
+  }
 }

@@ -3,7 +3,6 @@
  * provider or pass the origin's manifest through byte for byte.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
 import { DistributionPath, parseDistributionPath } from "../../../protocol/distribution-path";
 import { OciError } from "../../../protocol/oci-error";
 import { ByteSpan, contentRange, resolveRange, spanLength } from "../../../protocol/range";
@@ -15,7 +14,7 @@ import { Upstream } from "../config/schema";
 import { BlobSource } from "../metrics";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { API_VERSION_HEADER } from "./respond";
-import { sendFile } from "./send-file";
+import { sendSlices } from "./send-slices";
 
 export interface RegistryHandlerDeps {
   upstreams: ReadonlyMap<string, Upstream>;
@@ -105,13 +104,13 @@ export class RegistryHandler {
       res.end();
       return;
     }
-    const blob = await this.deps.blobs.open({ ...b, size }, span);
+    const blob = await this.deps.blobs.open({ ...b, size });
     const socket = res.socket; // detached from res once the response finishes
     const sentBefore = socket?.bytesWritten ?? 0;
     try {
-      if ("file" in blob) await sendFile(res, blob.file).finally(() => blob.file.close());
-      else await pipeline(blob.stream, res);
+      await sendSlices(res, blob.slices, span ?? { start: 0, end: size - 1 });
     } finally {
+      await blob.slices.close();
       // Counted once per response from the socket, not per chunk: this is the hot path.
       const sent = (socket?.bytesWritten ?? sentBefore) - sentBefore;
       this.deps.onBlobBytes?.(blob.source, Math.min(sent, span ? spanLength(span) : size));

@@ -11,6 +11,7 @@ import {
   BlobWriter,
   chooseEvictions,
   DigestMismatchError,
+  SliceSource,
 } from "../cache/blob-store";
 
 interface Entry {
@@ -38,6 +39,17 @@ export class MemoryBlobStore implements BlobStore {
     return Readable.from([span ? entry.bytes.subarray(span.start, span.end + 1) : entry.bytes]);
   }
 
+  async openSlices(digest: string): Promise<SliceSource> {
+    const entry = this.blobs.get(digest);
+    if (!entry) throw new BlobNotFoundError(digest);
+    entry.info.lastUsedMs = this.now();
+    return {
+      readInto: async (buffer, position, length) =>
+        entry.bytes.copy(buffer, 0, position, Math.min(entry.bytes.length, position + length)),
+      close: async () => undefined,
+    };
+  }
+
   async create(digest: string, expectedSize?: number): Promise<BlobWriter> {
     parseDigest(digest);
     const chunks: Buffer[] = [];
@@ -52,8 +64,8 @@ export class MemoryBlobStore implements BlobStore {
         chunks.push(Buffer.from(chunk));
         written += chunk.length;
       },
-      async read(position, length) {
-        return Buffer.concat(chunks).subarray(position, position + length);
+      async readInto(buffer, position, length) {
+        return Buffer.concat(chunks).copy(buffer, 0, position, Math.min(written, position + length));
       },
       async verify() {
         done = true;
