@@ -1,8 +1,12 @@
 /**
  * The node-wide rate limit (DESIGN 2.6): one bucket shared by every origin and peer stream of the
- * agent. Large takes are split so one stream's big chunk cannot hold others back for long.
+ * agent. Takes are reservations served in arrival order (a FIFO by construction: each reservation
+ * queues behind the debt of earlier ones), and large takes are split into slices that are reserved
+ * one at a time, so a stream moving big chunks gets one slice per turn and cannot starve a stream
+ * moving small ones: a waiter never waits longer than the slices already queued ahead of it.
  */
-import { Bucket, BucketLimits, checkLimits, fullBucket, reserve } from "./token-bucket";
+import { Transform } from "node:stream";
+import { Bucket, BucketLimits, checkLimits, fullBucket, InvalidArgumentError, reserve } from "./token-bucket";
 
 const MAX_SLICE_BYTES = 256 * 1024;
 
@@ -20,6 +24,7 @@ export class NodeLimiter {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private waitedMs = 0;
+  private reportedMs = 0;
 
   constructor(options: NodeLimiterOptions) {
     this.limits = {
@@ -34,6 +39,8 @@ export class NodeLimiter {
 
   /** Resolves when `bytes` may be moved. */
   async take(bytes: number): Promise<void> {
+    if (!Number.isFinite(bytes) || bytes < 0)
+      throw new InvalidArgumentError(`take: bytes must be a non-negative number, got ${bytes}`);
     for (let left = bytes; left > 0; left -= MAX_SLICE_BYTES) {
       const { bucket, waitMs } = reserve(
         this.bucket,
@@ -51,8 +58,25 @@ export class NodeLimiter {
 
   /** Seconds spent waiting since the last call (for the wait counter). */
   takeWaitedSeconds(): number {
-    const seconds = this.waitedMs / 1000;
-    this.waitedMs = 0;
+    const seconds = (this.waitedMs - this.reportedMs) / 1000;
+    this.reportedMs = this.waitedMs;
     return seconds;
+  }
+
+  /** Seconds all takes have waited since start (`peerpull_ratelimit_wait_seconds_total`). */
+  get waitedSecondsTotal(): number {
+    return this.waitedMs / 1000;
+  }
+
+  /** A pass-through stream that lets each chunk go once the bucket allows its bytes. */
+  throttle(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.take(chunk.length).then(
+          () => done(null, chunk),
+          (err: Error) => done(err),
+        );
+      },
+    });
   }
 }
