@@ -1,6 +1,6 @@
 /** Small measuring tools for the bench harness: timed downloads, peak RSS, medians. */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { request } from "undici";
 
 export interface Download {
@@ -39,6 +39,11 @@ export async function peakRss(pid: number): Promise<number> {
   const match = /VmHWM:\s+(\d+) kB/.exec(status);
   if (!match) throw new Error(`no VmHWM for ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** Resets a process's peak RSS to its current RSS (Linux: "5" to /proc/PID/clear_refs). */
+export async function resetPeakRss(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, "5");
 }
 
 export const MiB = 1024 * 1024;
