@@ -1,0 +1,268 @@
+import { AnnounceRequest, encodeBitfield } from "../../protocol/tracker-api";
+import { announce, AnnounceOptions } from "./announce";
+import { emptyBitfield, hasPiece, setPiece, unionOf } from "./bitfield";
+import { Lease, LeaseInput, decideLeases } from "./lease-policy";
+import { SwarmStore } from "./swarm-store";
+
+const DIGEST = "sha256:" + "ab".repeat(32);
+const OPTIONS: AnnounceOptions = {
+  leaseTimeoutMs: 15_000,
+  maxOriginStreams: 4,
+  announceIntervalMs: 10_000,
+  maxPeers: 100,
+};
+
+function input(overrides: Partial<LeaseInput>): LeaseInput {
+  return {
+    pieceCount: 10,
+    isHeld: () => false,
+    leases: [],
+    members: new Set(["a", "b", "c"]),
+    requester: "a",
+    eligible: true,
+    now: 0,
+    leaseTimeoutMs: 1000,
+    maxOriginStreams: 2,
+    ...overrides,
+  };
+}
+
+const lease = (holder: string, start: number, end: number, lastProgressAt = 0): Lease => ({
+  holder,
+  start,
+  end,
+  grantedAt: 0,
+  lastProgressAt,
+});
+const heldSet =
+  (...indices: number[]) =>
+  (i: number) =>
+    indices.includes(i);
+const span = (l?: Lease) => (l ? [l.holder, l.start, l.end] : undefined);
+
+describe("decideLeases", () => {
+  const cases: {
+    name: string;
+    input: Partial<LeaseInput>;
+    granted?: (string | number)[];
+    leases: (string | number)[][];
+  }[] = [
+    { name: "first member gets every piece", input: {}, granted: ["a", 0, 10], leases: [["a", 0, 10]] },
+    {
+      name: "first member skips held pieces and takes the first free run",
+      input: { isHeld: heldSet(0, 1, 5) },
+      granted: ["a", 2, 5],
+      leases: [["a", 2, 5]],
+    },
+    {
+      name: "second member takes the back half of the largest lease",
+      input: { requester: "b", leases: [lease("a", 0, 10)] },
+      granted: ["b", 5, 10],
+      leases: [
+        ["a", 0, 5],
+        ["b", 5, 10],
+      ],
+    },
+    {
+      name: "split counts only unheld pieces",
+      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: heldSet(0, 1, 2, 3, 4, 5) },
+      granted: ["b", 8, 10],
+      leases: [
+        ["a", 0, 8],
+        ["b", 8, 10],
+      ],
+    },
+    {
+      name: "no grant beyond maxOriginStreams holders",
+      input: { requester: "c", leases: [lease("a", 0, 5), lease("b", 5, 10)] },
+      leases: [
+        ["a", 0, 5],
+        ["b", 5, 10],
+      ],
+    },
+    {
+      name: "a holder keeps its own lease",
+      input: { requester: "a", leases: [lease("a", 0, 5), lease("b", 5, 10)] },
+      granted: ["a", 0, 5],
+      leases: [
+        ["a", 0, 5],
+        ["b", 5, 10],
+      ],
+    },
+    {
+      name: "a lease with one unheld piece is not split",
+      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: i => i !== 9 },
+      leases: [["a", 0, 10]],
+    },
+    {
+      name: "a finished lease frees its holder for a new run",
+      input: { requester: "a", leases: [lease("a", 0, 5)], isHeld: i => i < 5 },
+      granted: ["a", 5, 10],
+      leases: [["a", 5, 10]],
+    },
+    {
+      name: "a stalled lease expires and goes to the next member",
+      input: { requester: "b", now: 1000, leases: [lease("a", 0, 10, 0)], isHeld: heldSet(0) },
+      granted: ["b", 1, 10],
+      leases: [["b", 1, 10]],
+    },
+    {
+      name: "a stalled holder does not get its own pieces back while others exist",
+      input: { requester: "a", now: 1000, leases: [lease("a", 0, 10, 0)], isHeld: heldSet(0) },
+      leases: [],
+    },
+    {
+      name: "a stalled holder alone gets its pieces back",
+      input: { requester: "a", now: 1000, members: new Set(["a"]), leases: [lease("a", 0, 10, 0)] },
+      granted: ["a", 0, 10],
+      leases: [["a", 0, 10]],
+    },
+    {
+      name: "a departed holder's lease is dropped",
+      input: { requester: "b", members: new Set(["b"]), leases: [lease("gone", 0, 10)] },
+      granted: ["b", 0, 10],
+      leases: [["b", 0, 10]],
+    },
+    {
+      name: "an ineligible requester gives its lease back",
+      input: { requester: "a", eligible: false, leases: [lease("a", 0, 10)] },
+      leases: [],
+    },
+  ];
+  it.each(cases)("$name", ({ input: overrides, granted, leases }) => {
+    const decision = decideLeases(input(overrides));
+    expect(span(decision.granted)).toEqual(granted);
+    expect(decision.leases.map(span)).toEqual(leases);
+  });
+});
+
+function request(
+  peerId: string,
+  pieceCount: number,
+  have: Uint8Array,
+  extra: Partial<AnnounceRequest> = {},
+): AnnounceRequest {
+  return {
+    digest: DIGEST,
+    size: pieceCount * 1024,
+    pieceSize: 1024,
+    peerId,
+    address: `10.0.0.${peerId.slice(1)}:65002`,
+    have: encodeBitfield(have),
+    pieceHashes: {},
+    complete: false,
+    wantLease: true,
+    releaseLease: false,
+    ...extra,
+  };
+}
+
+/** Throws (failing the test) when a piece has two live holders or there are too many holders. */
+function assertNoOverlap(leases: readonly Lease[], maxHolders: number): void {
+  const owner = new Map<number, string>();
+  for (const l of leases)
+    for (let i = l.start; i < l.end; i++) {
+      if (owner.has(i)) throw new Error(`piece ${i} leased to ${owner.get(i)} and ${l.holder}`);
+      owner.set(i, l.holder);
+    }
+  const holders = new Set(leases.map(l => l.holder)).size;
+  if (holders > maxHolders) throw new Error(`${holders} holders, at most ${maxHolders} allowed`);
+}
+
+describe("herd of 10 joiners", () => {
+  const PIECES = 200;
+  const peers = Array.from({ length: 10 }, (_, i) => `p${i + 1}`);
+
+  it("leases every piece to exactly one member, to at most maxOriginStreams holders", () => {
+    const store = new SwarmStore({ peerTtlMs: 60_000 });
+    const holders = new Map<string, [number, number]>();
+    for (const peer of peers) {
+      const { response } = announce(store, request(peer, PIECES, emptyBitfield(PIECES)), OPTIONS, 0);
+      if (response.leases.length) holders.set(peer, [response.leases[0].start, response.leases[0].end]);
+    }
+    const swarm = store.get(DIGEST)!;
+    assertNoOverlap(swarm.leases, OPTIONS.maxOriginStreams);
+    expect(swarm.leases).toHaveLength(4);
+    const covered = swarm.leases.reduce((n, l) => n + (l.end - l.start), 0);
+    expect(covered).toBe(PIECES);
+  });
+
+  it("fetches each piece from the origin once when holders announce after every piece", () => {
+    const store = new SwarmStore({ peerTtlMs: 60_000 });
+    const have = new Map(peers.map(p => [p, emptyBitfield(PIECES)]));
+    const originFetches = new Array<number>(PIECES).fill(0);
+    let now = 0;
+    for (let round = 0; round < 1000; round++) {
+      now += 100;
+      for (const peer of peers) {
+        const bits = have.get(peer)!;
+        const { response } = announce(store, request(peer, PIECES, bits), OPTIONS, now);
+        assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
+        const lease = response.leases[0];
+        if (!lease) continue;
+        const next = nextUnheld(store, lease.start, lease.end);
+        if (next === undefined) continue;
+        originFetches[next]++;
+        setPiece(bits, next);
+      }
+      // Peers copy each other's pieces between announces (the P2P part, idealised).
+      const union = unionOf(have.values(), PIECES);
+      if (fullyHeld(union, PIECES)) break;
+      for (const peer of peers) have.set(peer, union.slice());
+    }
+    expect(originFetches.filter(n => n !== 1)).toEqual([]);
+  });
+
+  it("hands a stalled lease to another member after leaseTimeout", () => {
+    const store = new SwarmStore({ peerTtlMs: 600_000 });
+    const first = announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, 0).response;
+    expect(first.leases).toEqual([{ start: 0, end: PIECES }]);
+    const partial = emptyBitfield(PIECES);
+    setPiece(partial, 0);
+    announce(store, request("p1", PIECES, partial), OPTIONS, 5_000);
+    // p1 goes quiet (alive, but no new piece) past the timeout; p2 arrives.
+    const later = announce(
+      store,
+      request("p2", PIECES, emptyBitfield(PIECES)),
+      OPTIONS,
+      5_000 + OPTIONS.leaseTimeoutMs,
+    );
+    expect(later.response.leases).toEqual([{ start: 1, end: PIECES }]);
+    const again = announce(
+      store,
+      request("p1", PIECES, partial),
+      OPTIONS,
+      5_000 + OPTIONS.leaseTimeoutMs + 1,
+    );
+    // p1 may become a second origin stream, but only on pieces p2 does not hold.
+    expect(again.response.leases).toEqual([{ start: 100, end: PIECES }]);
+    expect(store.get(DIGEST)!.leases.find(l => l.holder === "p2")).toMatchObject({ start: 1, end: 100 });
+    assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
+  });
+
+  it("gives no lease to a seeder or a peer that does not want one", () => {
+    const store = new SwarmStore({ peerTtlMs: 60_000 });
+    const full = emptyBitfield(PIECES).fill(0xff);
+    const seeder = announce(store, request("p1", PIECES, full, { complete: true }), OPTIONS, 0).response;
+    const shy = announce(
+      store,
+      request("p2", PIECES, emptyBitfield(PIECES), { wantLease: false }),
+      OPTIONS,
+      0,
+    ).response;
+    expect(seeder.leases).toEqual([]);
+    expect(shy.leases).toEqual([]);
+    expect(shy.peers.map(p => p.peerId)).toEqual(["p1"]);
+  });
+});
+
+function nextUnheld(store: SwarmStore, start: number, end: number): number | undefined {
+  const held = store.held(store.get(DIGEST)!);
+  for (let i = start; i < end; i++) if (!hasPiece(held, i)) return i;
+  return undefined;
+}
+
+function fullyHeld(bits: Uint8Array, pieceCount: number): boolean {
+  for (let i = 0; i < pieceCount; i++) if (!hasPiece(bits, i)) return false;
+  return true;
+}
