@@ -32,6 +32,15 @@ export interface ManifestResult {
 }
 
 type Method = "GET" | "HEAD";
+
+interface OriginRequest {
+  upstream: Upstream;
+  repo: string;
+  path: string;
+  credentials: ClientCredentials;
+  method: Method;
+  headers: Record<string, string>;
+}
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MANIFEST_ACCEPT = [
   "application/vnd.oci.image.manifest.v1+json",
@@ -72,9 +81,8 @@ export class UpstreamClient {
     accept?: string,
   ): Promise<ManifestResult> {
     const path = `/v2/${repo}/manifests/${reference}`;
-    const response = await this.send(upstream, repo, path, credentials, method, {
-      accept: manifestAccept(accept),
-    });
+    const headers = { accept: manifestAccept(accept) };
+    const response = await this.send({ upstream, repo, path, credentials, method, headers });
     const contentType = header(response, "content-type") ?? "application/octet-stream";
     const digestHeader = header(response, "docker-content-digest");
     if (method === "HEAD") {
@@ -93,7 +101,8 @@ export class UpstreamClient {
     digest: string,
     credentials: ClientCredentials,
   ): Promise<number> {
-    const response = await this.send(upstream, repo, `/v2/${repo}/blobs/${digest}`, credentials, "HEAD", {});
+    const path = `/v2/${repo}/blobs/${digest}`;
+    const response = await this.send({ upstream, repo, path, credentials, method: "HEAD", headers: {} });
     await response.body.dump();
     const size = Number(header(response, "content-length"));
     if (!Number.isSafeInteger(size) || size < 0)
@@ -117,9 +126,9 @@ export class UpstreamClient {
     for (let attempt = 0; ; attempt++) {
       try {
         const range = offset > 0 || span.end !== undefined ? `bytes=${offset}-${span.end ?? ""}` : undefined;
-        const response = await this.send(upstream, repo, `/v2/${repo}/blobs/${digest}`, credentials, "GET", {
-          ...(range ? { range } : {}),
-        });
+        const path = `/v2/${repo}/blobs/${digest}`;
+        const headers: Record<string, string> = range ? { range } : {};
+        const response = await this.send({ upstream, repo, path, credentials, method: "GET", headers });
         let skip = rangeIgnored(response, offset) ? offset : 0;
         for await (const raw of response.body as AsyncIterable<Buffer>) {
           let chunk = raw;
@@ -150,17 +159,10 @@ export class UpstreamClient {
   }
 
   /** One origin request with auth and retries; resolves only with a 2xx response. */
-  private async send(
-    upstream: Upstream,
-    repo: string,
-    path: string,
-    credentials: ClientCredentials,
-    method: Method,
-    headers: Record<string, string>,
-  ): Promise<Dispatcher.ResponseData> {
+  private async send(req: OriginRequest): Promise<Dispatcher.ResponseData> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.sendAuthorized(upstream, repo, path, credentials, method, headers);
+        return await this.sendAuthorized(req);
       } catch (err) {
         if (!isRetryable(err) || attempt >= this.options.retries) throw err;
         await sleep(this.backoff(attempt));
@@ -168,40 +170,26 @@ export class UpstreamClient {
     }
   }
 
-  private async sendAuthorized(
-    upstream: Upstream,
-    repo: string,
-    path: string,
-    credentials: ClientCredentials,
-    method: Method,
-    headers: Record<string, string>,
-  ): Promise<Dispatcher.ResponseData> {
-    let response = await this.sendOnce(upstream, repo, path, credentials, method, headers);
+  private async sendAuthorized(req: OriginRequest): Promise<Dispatcher.ResponseData> {
+    let response = await this.sendOnce(req);
     if (response.statusCode === 401) {
       const challenge = parseChallenge(header(response, "www-authenticate"));
       await response.body.dump();
-      if (!challenge || credentials.kind === "bearer")
+      if (!challenge || req.credentials.kind === "bearer")
         throw new UpstreamStatusError(401, "origin requires authorization");
-      this.auth.rememberChallenge(upstream.origin, challenge);
-      this.auth.invalidate(upstream.origin, credentials, repo);
-      response = await this.sendOnce(upstream, repo, path, credentials, method, headers);
+      this.auth.rememberChallenge(req.upstream.origin, challenge);
+      this.auth.invalidate(req.upstream.origin, req.credentials, req.repo);
+      response = await this.sendOnce(req);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
     await response.body.dump().catch(() => undefined);
     throw new UpstreamStatusError(
       response.statusCode,
-      `origin answered ${response.statusCode} for ${method} ${path}`,
+      `origin answered ${response.statusCode} for ${req.method} ${req.path}`,
     );
   }
 
-  private async sendOnce(
-    upstream: Upstream,
-    repo: string,
-    path: string,
-    credentials: ClientCredentials,
-    method: Method,
-    headers: Record<string, string>,
-  ): Promise<Dispatcher.ResponseData> {
+  private async sendOnce({ upstream, repo, path, credentials, method, headers }: OriginRequest) {
     let authorization: string | undefined;
     try {
       authorization = await this.auth.headerFor(upstream.origin, credentials, repo);
