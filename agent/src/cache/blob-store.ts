@@ -20,6 +20,8 @@ export interface BlobStore {
   /** A writer for a new blob; nothing is visible until commit() verifies it. */
   create(digest: string, expectedSize?: number): Promise<BlobWriter>;
   delete(digest: string): Promise<void>;
+  /** Re-hashes a complete blob; a mismatch drops it (onEvict reason "corrupt") and returns false. */
+  verify(digest: string): Promise<boolean>;
   list(): Promise<BlobInfo[]>;
   usage(): { bytes: number; blobs: number };
   /** Drops blobs unused for the TTL, then least recently used ones above the size limit. */

@@ -88,7 +88,7 @@ export class FsBlobStore implements BlobStore {
   /** Verifies a blob found on disk at start the first time it is asked for. */
   async stat(digest: string): Promise<BlobInfo | undefined> {
     const entry = this.entries.get(digest);
-    if (!entry || (!entry.verified && !(await this.verify(entry)))) return undefined;
+    if (!entry || (!entry.verified && !(await this.check(entry)))) return undefined;
     return { digest: entry.digest, size: entry.size, lastUsedMs: entry.lastUsedMs };
   }
 
@@ -127,15 +127,26 @@ export class FsBlobStore implements BlobStore {
   private async use(digest: string): Promise<Entry> {
     const entry = this.entries.get(digest);
     if (!entry) throw new BlobNotFoundError(digest);
-    if (!entry.verified && !(await this.verify(entry)))
+    if (!entry.verified && !(await this.check(entry)))
       throw new BlobNotFoundError(digest, "was corrupt and was dropped");
     this.touch(entry);
     entry.readers++;
     return entry;
   }
 
+  /**
+   * Re-hashes a blob (the agent calls this after a read error); drops it and reports it as
+   * "corrupt" when its content no longer matches its name. Readers opening it meanwhile wait.
+   */
+  async verify(digest: string): Promise<boolean> {
+    const entry = this.entries.get(digest);
+    if (!entry) return false;
+    entry.verified = false;
+    return this.check(entry);
+  }
+
   /** Hashes a blob found on disk; drops it (and reports it as corrupt) if it does not match its name. */
-  private verify(entry: Entry): Promise<boolean> {
+  private check(entry: Entry): Promise<boolean> {
     const running = this.verifying.get(entry.digest);
     if (running) return running;
     const check = hashFile(this.pathOf(entry.digest))
@@ -163,9 +174,12 @@ export class FsBlobStore implements BlobStore {
     const tmp = join(this.tmpDir, `${parseDigest(digest).hex}.${randomBytes(6).toString("hex")}`);
     const handle = await open(tmp, "w+");
     return new FsBlobWriter(handle, tmp, digest, expectedSize, async size => {
+      const now = this.now();
+      // The persisted last-used time is the store's clock, not the filesystem's write time.
+      await utimes(tmp, now / 1000, now / 1000);
       await rename(tmp, this.pathOf(digest));
       await fsyncDir(this.blobDir);
-      const entry: Entry = { digest, size, lastUsedMs: this.now(), verified: true, readers: 0 };
+      const entry: Entry = { digest, size, lastUsedMs: now, verified: true, readers: 0 };
       this.entries.set(digest, entry);
       return { digest, size, lastUsedMs: entry.lastUsedMs };
     });

@@ -83,6 +83,16 @@ export function describeBlobStoreConformance(name: string, factory: StoreFactory
       await expect(store.open(blob.digest)).rejects.toMatchObject({ code: "PEERPULL_BLOB_NOT_FOUND" });
     });
 
+    it("verifies a good blob and reports a missing one", async () => {
+      const store = await factory(options());
+      const blob = blobOf(3000);
+      await put(store, blob);
+      expect(await store.verify(blob.digest)).toBe(true);
+      expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+      expect(await store.verify(blobOf(10).digest)).toBe(false);
+      expect(evicted).toEqual([]);
+    });
+
     it("rejects malformed digests", async () => {
       const store = await factory(options());
       await expect(store.create("sha256:../../etc")).rejects.toThrow();

@@ -94,6 +94,21 @@ export class MemoryBlobStore implements BlobStore {
     this.blobs.delete(digest);
   }
 
+  async verify(digest: string): Promise<boolean> {
+    const entry = this.blobs.get(digest);
+    if (!entry) return false;
+    if (`sha256:${createHash("sha256").update(entry.bytes).digest("hex")}` === digest) return true;
+    this.blobs.delete(digest);
+    this.options.onEvict?.(entry.info, "corrupt");
+    return false;
+  }
+
+  /** Test hook: damages stored bytes in place, as a failing disk would. */
+  corrupt(digest: string, offset = 0): void {
+    const entry = this.blobs.get(digest);
+    if (entry) entry.bytes[offset] ^= 0xff;
+  }
+
   async list(): Promise<BlobInfo[]> {
     return [...this.blobs.values()].map(entry => ({ ...entry.info }));
   }
