@@ -12,6 +12,8 @@ const esmPackages = [
   "quicktype-core",
   "@isomorphic-git",
   "uuid",
+  // pepr's own mutate processor, so tests get the exact patch the module returns
+  "pepr/src",
 ];
 
 module.exports = {

@@ -1,4 +1,5 @@
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
+import { PodMirror } from "./capabilities";
 
-new PeprModule(cfg, []);
+new PeprModule(cfg, [PodMirror]);

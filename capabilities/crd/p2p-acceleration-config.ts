@@ -1,0 +1,87 @@
+/**
+ * The one TypeScript type of the `P2PAccelerationConfig` custom resource (peerpull.io/v1alpha1,
+ * cluster-scoped; DESIGN 3.1). The OpenAPI schema is `crds/p2p-acceleration-config.yaml`; the two
+ * are kept in step by `p2p-acceleration-config.test.ts`.
+ */
+import { V1Condition } from "@kubernetes/client-node";
+import { a, RegisterKind } from "pepr";
+
+export const P2P_CONFIG_GVK = {
+  group: "peerpull.io",
+  version: "v1alpha1",
+  kind: "P2PAccelerationConfig",
+  plural: "p2paccelerationconfigs",
+} as const;
+
+export const DEFAULT_OPT_IN_LABEL = "k8s.aliyun.com/image-accelerate-mode";
+export const OPT_IN_VALUE = "p2p";
+export const DEFAULT_P2P_PORT = 65001;
+
+export interface RegistrySpec {
+  /** Registry host as it appears in image references, e.g. "registry.example.com" or "docker.io". */
+  host: string;
+  /** Origin base URL for fetches; default https://<host> (docker.io -> https://registry-1.docker.io). */
+  origin?: string;
+  /** Public images: rewrite even when the pod has no pull secret for this registry. */
+  anonymous?: boolean;
+}
+
+export interface CredentialsSpec {
+  /** Secret with keys access-key-id / access-key-secret; default kube-system/alibaba-addon-secret. */
+  secretRef?: { namespace?: string; name?: string };
+  ramRole?: string;
+}
+
+export interface P2PSpec {
+  port?: number;
+  /** Node-wide byte rate, e.g. "512M". */
+  ratelimit?: string;
+  /** e.g. "24h". */
+  cacheTTL?: string;
+  cacheHostPath?: string;
+  /** e.g. "100G". */
+  cacheMaxSize?: string;
+  downloadPattern?: "p2p" | "source";
+  nodeSelectorEnable?: boolean;
+}
+
+export interface ResourceRequirements {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
+
+export interface P2PAccelerationConfigSpec {
+  region?: string;
+  acrInstances?: string[];
+  registries?: RegistrySpec[];
+  pullImageInternet?: boolean;
+  mode?: "rewrite" | "mirror";
+  optInLabel?: string;
+  credentials?: CredentialsSpec;
+  p2p?: P2PSpec;
+  agent?: { image?: string; resources?: ResourceRequirements };
+  tracker?: { replicas?: number };
+}
+
+export type ConditionType = "Ready" | "RegistriesResolved" | "AgentsReady";
+
+export interface ResolvedRegistry {
+  host: string;
+  origin: string;
+  source: "acr" | "static";
+  instanceId?: string;
+}
+
+export interface P2PAccelerationConfigStatus {
+  observedGeneration?: number;
+  conditions?: (V1Condition & { type: ConditionType })[];
+  registries?: ResolvedRegistry[];
+  agents?: { desired?: number; ready?: number };
+}
+
+export class P2PAccelerationConfig extends a.GenericKind {
+  declare spec?: P2PAccelerationConfigSpec;
+  declare status?: P2PAccelerationConfigStatus;
+}
+
+RegisterKind(P2PAccelerationConfig, P2P_CONFIG_GVK);
