@@ -1,0 +1,110 @@
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { blobOf, readAll } from "../testing/blob-store-conformance";
+import { pieceSpan } from "../../../protocol/pieces";
+import { FsBlobStore } from "./fs-blob-store";
+import { PartialStore } from "./partial-store";
+
+const dirs: string[] = [];
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "pp-partial-"));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(dirs.map(dir => rm(dir, { recursive: true, force: true }))));
+
+const options = { ttlMs: 60_000, maxBytes: 0 };
+const PIECE = 1000;
+
+async function setup(dir: string) {
+  const store = await FsBlobStore.open(dir, options);
+  return { store, partials: await PartialStore.open(dir, store) };
+}
+
+function piece(bytes: Buffer, index: number): Buffer {
+  const span = pieceSpan(index, bytes.length, PIECE);
+  return bytes.subarray(span.start, span.end + 1);
+}
+
+describe("PartialStore", () => {
+  it("resumes after a restart with the persisted pieces, then commits a verified blob", async () => {
+    const dir = await freshDir();
+    const blob = blobOf(4500);
+    const first = await setup(dir);
+    const partial = await first.partials.create(blob.digest, blob.bytes.length, PIECE);
+    await partial.writePiece(0, piece(blob.bytes, 0));
+    await partial.writePiece(3, piece(blob.bytes, 3));
+    expect((await readAll(partial.readRange(3000, 3999))).equals(piece(blob.bytes, 3))).toBe(true);
+    expect(() => partial.readRange(500, 1500)).toThrow("piece 1");
+    // crash: the process goes away without closing anything
+
+    const second = await setup(dir);
+    expect(second.partials.list()).toHaveLength(1);
+    const resumed = await second.partials.resume(blob.digest);
+    expect(resumed?.have.missing()).toEqual([1, 2, 4]);
+    for (const index of [1, 2, 4]) await resumed!.writePiece(index, piece(blob.bytes, index));
+    await expect(second.store.stat(blob.digest)).resolves.toBeUndefined();
+    expect(await resumed!.commit()).toMatchObject({ digest: blob.digest, size: 4500 });
+    expect((await readAll(await second.store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+    expect(await readdir(join(dir, "partial"))).toEqual([]);
+    expect(await second.partials.resume(blob.digest)).toBeUndefined();
+  });
+
+  it("refuses to commit while pieces are missing, and discards a blob whose digest does not match", async () => {
+    const dir = await freshDir();
+    const blob = blobOf(2500);
+    const { store, partials } = await setup(dir);
+    const partial = await partials.create(blob.digest, blob.bytes.length, PIECE);
+    await partial.writePiece(0, piece(blob.bytes, 0));
+    await expect(partial.commit()).rejects.toThrow("2 pieces missing");
+    await partial.writePiece(1, Buffer.alloc(PIECE)); // a bad piece the caller failed to catch
+    await partial.writePiece(2, piece(blob.bytes, 2));
+    await expect(partial.commit()).rejects.toMatchObject({ code: "PEERPULL_DIGEST_MISMATCH" });
+    expect(await store.stat(blob.digest)).toBeUndefined();
+    expect(await readdir(join(dir, "partial"))).toEqual([]);
+  });
+
+  it("rejects a piece of the wrong length", async () => {
+    const { partials } = await setup(await freshDir());
+    const blob = blobOf(1500);
+    const partial = await partials.create(blob.digest, blob.bytes.length, PIECE);
+    await expect(partial.writePiece(1, Buffer.alloc(PIECE))).rejects.toThrow("expected 500");
+  });
+
+  it("drops broken partials on start and keeps good ones", async () => {
+    const dir = await freshDir();
+    const good = blobOf(2000);
+    const { partials } = await setup(dir);
+    const kept = await partials.create(good.digest, good.bytes.length, PIECE);
+    await kept.writePiece(1, piece(good.bytes, 1));
+    const partialDir = join(dir, "partial");
+    const orphan = "a".repeat(64);
+    const badBits = "b".repeat(64);
+    await writeFile(join(partialDir, `${orphan}.data`), "no bitfield");
+    await writeFile(join(partialDir, `${badBits}.data`), Buffer.alloc(10));
+    await writeFile(join(partialDir, `${badBits}.bits`), "{not json");
+    await writeFile(join(partialDir, `${"c".repeat(64)}.bits.tmp`), "torn");
+
+    const reopened = await setup(dir);
+    expect(reopened.partials.list().map(info => info.digest)).toEqual([good.digest]);
+    expect((await readdir(partialDir)).sort()).toEqual([
+      `${good.digest.slice(7)}.bits`,
+      `${good.digest.slice(7)}.data`,
+    ]);
+    expect((await reopened.partials.resume(good.digest))?.have.missing()).toEqual([0]);
+  });
+
+  it("persists every bit when pieces are written concurrently", async () => {
+    const dir = await freshDir();
+    const blob = blobOf(20 * PIECE);
+    const { partials } = await setup(dir);
+    const partial = await partials.create(blob.digest, blob.bytes.length, PIECE);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => partial.writePiece(i, piece(blob.bytes, i))));
+    const reopened = await setup(dir);
+    const resumed = await reopened.partials.resume(blob.digest);
+    expect(resumed?.have.isComplete()).toBe(true);
+    await resumed!.commit();
+    expect(await reopened.store.stat(blob.digest)).toMatchObject({ size: blob.bytes.length });
+  });
+});

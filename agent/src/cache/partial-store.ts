@@ -1,0 +1,226 @@
+/**
+ * Partial (swarm) downloads that survive a restart (DESIGN 2.3/2.4): `partial/<hex>.data` holds the
+ * pieces at their offsets, `partial/<hex>.bits` the piece bitfield (JSON, replaced by rename). A
+ * piece's bit is persisted only after its bytes are fsynced, so a crash may lose a piece but never
+ * marks one that is not on disk. Pieces are verified by the caller (protocol/pieces.ts); the whole
+ * digest is verified again when the finished blob is copied into the BlobStore on commit().
+ */
+import { createReadStream } from "node:fs";
+import { FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { parseDigest } from "../../../protocol/digest";
+import { Bitfield, pieceCount, pieceLength, piecesOfSpan, pieceSpan } from "../../../protocol/pieces";
+import type { BlobInfo, BlobStore } from "./blob-store";
+
+export interface PartialInfo {
+  digest: string;
+  size: number;
+  pieceSize: number;
+  /** Base64 bitfield of the pieces on disk. */
+  have: string;
+}
+
+export class PartialBlobError extends Error {
+  readonly code = "PEERPULL_PARTIAL_BLOB";
+  constructor(message: string) {
+    super(message);
+    this.name = "PartialBlobError";
+  }
+}
+
+const COPY_CHUNK_BYTES = 1024 * 1024;
+
+export class PartialStore {
+  private readonly open = new Map<string, PartialBlob>();
+  private readonly known = new Map<string, PartialInfo>();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly store: BlobStore,
+  ) {}
+
+  /** Opens `<cacheDir>/partial`, keeping resumable partials and deleting broken ones. */
+  static async open(cacheDir: string, store: BlobStore): Promise<PartialStore> {
+    const partials = new PartialStore(join(cacheDir, "partial"), store);
+    await mkdir(partials.dir, { recursive: true });
+    await partials.scan();
+    return partials;
+  }
+
+  private async scan(): Promise<void> {
+    const names = await readdir(this.dir);
+    for (const name of names) {
+      const match = /^([a-f0-9]{64})\.bits$/.exec(name);
+      const info = match ? await this.readInfo(match[1]) : undefined;
+      if (info) this.known.set(info.digest, info);
+    }
+    for (const name of names) {
+      const hex = /^([a-f0-9]{64})\.(?:data|bits)$/.exec(name)?.[1];
+      if (!hex || !this.known.has(`sha256:${hex}`)) await rm(join(this.dir, name), { force: true });
+    }
+  }
+
+  private async readInfo(hex: string): Promise<PartialInfo | undefined> {
+    try {
+      const parsed = JSON.parse(await readFile(join(this.dir, `${hex}.bits`), "utf8")) as PartialInfo;
+      const count = pieceCount(parsed.size, parsed.pieceSize);
+      Bitfield.decode(parsed.have, count);
+      if (parsed.digest !== `sha256:${hex}`) return undefined;
+      if ((await stat(join(this.dir, `${hex}.data`))).size !== parsed.size) return undefined;
+      return { digest: parsed.digest, size: parsed.size, pieceSize: parsed.pieceSize, have: parsed.have };
+    } catch {
+      return undefined;
+    }
+  }
+
+  list(): PartialInfo[] {
+    return [...this.known.values()].map(info => ({ ...info }));
+  }
+
+  /** Starts a partial download (replacing any earlier one for the digest). */
+  async create(digest: string, size: number, pieceSize: number): Promise<PartialBlob> {
+    const hex = parseDigest(digest).hex;
+    const have = new Bitfield(pieceCount(size, pieceSize));
+    await this.open.get(digest)?.abort();
+    const handle = await open(join(this.dir, `${hex}.data`), "w+");
+    await handle.truncate(size);
+    const info = { digest, size, pieceSize, have: have.encode() };
+    return this.attach(info, handle, have, true);
+  }
+
+  /** The partial download left for `digest` (by this process or one before a restart), if any. */
+  async resume(digest: string): Promise<PartialBlob | undefined> {
+    const running = this.open.get(digest);
+    if (running) return running;
+    const info = this.known.get(digest);
+    if (!info) return undefined;
+    const handle = await open(join(this.dir, `${parseDigest(digest).hex}.data`), "r+");
+    return this.attach(
+      info,
+      handle,
+      Bitfield.decode(info.have, pieceCount(info.size, info.pieceSize)),
+      false,
+    );
+  }
+
+  private async attach(info: PartialInfo, handle: FileHandle, have: Bitfield, fresh: boolean) {
+    const hex = parseDigest(info.digest).hex;
+    const blob = new PartialBlob(info, handle, have, join(this.dir, hex), this.store, () => {
+      this.open.delete(info.digest);
+      this.known.delete(info.digest);
+    });
+    if (fresh) await blob.persistBits();
+    this.open.set(info.digest, blob);
+    this.known.set(info.digest, info);
+    return blob;
+  }
+}
+
+export class PartialBlob {
+  readonly digest: string;
+  readonly size: number;
+  readonly pieceSize: number;
+  private bitsWrite: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly info: PartialInfo,
+    private readonly handle: FileHandle,
+    private readonly bits: Bitfield,
+    private readonly base: string,
+    private readonly store: BlobStore,
+    private readonly forget: () => void,
+  ) {
+    this.digest = info.digest;
+    this.size = info.size;
+    this.pieceSize = info.pieceSize;
+  }
+
+  /** A copy of the pieces held (verified by the caller and durable on disk). */
+  get have(): Bitfield {
+    return this.bits.clone();
+  }
+
+  /** Stores a piece the caller has verified; resolves once the bytes and the bit are durable. */
+  async writePiece(index: number, data: Buffer): Promise<void> {
+    this.checkOpen();
+    if (data.length !== pieceLength(index, this.size, this.pieceSize))
+      throw new PartialBlobError(
+        `piece ${index}: ${data.length} bytes, expected ${pieceLength(index, this.size, this.pieceSize)}`,
+      );
+    if (this.bits.has(index)) return;
+    await this.handle.write(data, 0, data.length, pieceSpan(index, this.size, this.pieceSize).start);
+    await this.handle.datasync();
+    this.bits.set(index);
+    await this.persistBits();
+  }
+
+  /** Bytes `start`..`end` (inclusive); every piece they touch must be held. */
+  readRange(start: number, end: number): Readable {
+    this.checkOpen();
+    const { first, last } = piecesOfSpan({ start, end }, this.size, this.pieceSize);
+    for (let i = first; i <= last; i++)
+      if (!this.bits.has(i)) throw new PartialBlobError(`piece ${i} of ${this.digest} is not held yet`);
+    return createReadStream(`${this.base}.data`, { start, end });
+  }
+
+  /** Copies the finished blob into the store, which verifies the whole digest; then drops the partial. */
+  async commit(): Promise<BlobInfo> {
+    this.checkOpen();
+    if (!this.bits.isComplete())
+      throw new PartialBlobError(`${this.digest}: ${this.bits.missing().length} pieces missing`);
+    const writer = await this.store.create(this.digest, this.size);
+    try {
+      const buffer = Buffer.alloc(Math.min(COPY_CHUNK_BYTES, Math.max(1, this.size)));
+      for (let at = 0; at < this.size; ) {
+        const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, this.size - at), at);
+        if (bytesRead === 0) throw new PartialBlobError(`${this.digest}: data file ends at ${at}`);
+        await writer.write(Buffer.from(buffer.subarray(0, bytesRead)));
+        at += bytesRead;
+      }
+      const info = await writer.commit();
+      await this.abort();
+      return info;
+    } catch (err) {
+      await writer.abort().catch(() => undefined);
+      // A whole-blob mismatch means some piece was bad: nothing of this partial can be trusted.
+      if ((err as { code?: string }).code === "PEERPULL_DIGEST_MISMATCH") await this.abort();
+      throw err;
+    }
+  }
+
+  /** Deletes the partial's files. */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.forget();
+    await this.bitsWrite.catch(() => undefined);
+    await this.handle.close().catch(() => undefined);
+    await rm(`${this.base}.bits`, { force: true });
+    await rm(`${this.base}.data`, { force: true });
+  }
+
+  /** Writes the bitfield to a temp file and renames it over the old one; writes are serialized. */
+  persistBits(): Promise<void> {
+    const snapshot = { ...this.info, have: this.bits.encode() };
+    this.info.have = snapshot.have;
+    const write = async () => {
+      const tmp = `${this.base}.bits.tmp`;
+      const handle = await open(tmp, "w");
+      try {
+        await handle.writeFile(JSON.stringify(snapshot));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, `${this.base}.bits`);
+    };
+    this.bitsWrite = this.bitsWrite.then(write, write);
+    return this.bitsWrite;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new PartialBlobError(`${this.digest}: partial was committed or aborted`);
+  }
+}
