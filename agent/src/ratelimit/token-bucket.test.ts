@@ -1,4 +1,4 @@
-import { fullBucket, InvalidArgumentError, reserve } from "./token-bucket";
+import { checkLimits, fullBucket, InvalidArgumentError, reserve } from "./token-bucket";
 import { NodeLimiter } from "./node-limiter";
 
 const limits = { bytesPerSecond: 1000, burstBytes: 500 };
@@ -64,5 +64,18 @@ describe("NodeLimiter", () => {
     const share = moved[0] / (moved[0] + moved[1]);
     expect(share).toBeGreaterThan(0.35);
     expect(share).toBeLessThan(0.65);
+  });
+});
+
+describe("checkLimits rejects", () => {
+  const rows = [
+    { name: "zero rate", limits: { bytesPerSecond: 0, burstBytes: 1 }, message: "bytesPerSecond" },
+    { name: "infinite rate", limits: { bytesPerSecond: Infinity, burstBytes: 1 }, message: "bytesPerSecond" },
+    { name: "NaN burst", limits: { bytesPerSecond: 1, burstBytes: Number.NaN }, message: "burstBytes" },
+    { name: "negative burst", limits: { bytesPerSecond: 1, burstBytes: -5 }, message: "burstBytes" },
+  ];
+  it.each(rows)("$name", ({ limits, message }) => {
+    expect(() => checkLimits(limits)).toThrow(InvalidArgumentError);
+    expect(() => checkLimits(limits)).toThrow(message);
   });
 });
