@@ -39,7 +39,7 @@ describe("readCredentials finds the registry of each auths key", () => {
   it("ignores wildcard keys, non-object entries and malformed secrets", () => {
     const wild = dockerConfigSecret("ns", "s", {
       "*.example.com": CRED,
-      "a.io": "nope" as unknown as object,
+      "a.io": "nope" as unknown as Record<string, unknown>,
     });
     expect(readCredentials(wild)).toEqual([]);
     expect(

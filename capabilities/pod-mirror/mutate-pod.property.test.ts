@@ -97,7 +97,7 @@ const podArb = fc
     return {
       metadata: { name: "p", ...(shape.optIn ? { labels: { [LABEL]: shape.optIn } } : {}) },
       spec,
-    } as V1Pod;
+    } as unknown as V1Pod;
   });
 
 function images(pod: V1Pod): (string | undefined)[] {
