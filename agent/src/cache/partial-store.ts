@@ -32,7 +32,7 @@ export class PartialBlobError extends Error {
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
 export class PartialStore {
-  private readonly open = new Map<string, PartialBlob>();
+  private readonly active = new Map<string, PartialBlob>();
   private readonly known = new Map<string, PartialInfo>();
 
   private constructor(
@@ -82,7 +82,7 @@ export class PartialStore {
   async create(digest: string, size: number, pieceSize: number): Promise<PartialBlob> {
     const hex = parseDigest(digest).hex;
     const have = new Bitfield(pieceCount(size, pieceSize));
-    await this.open.get(digest)?.abort();
+    await this.active.get(digest)?.abort();
     const handle = await open(join(this.dir, `${hex}.data`), "w+");
     await handle.truncate(size);
     const info = { digest, size, pieceSize, have: have.encode() };
@@ -91,7 +91,7 @@ export class PartialStore {
 
   /** The partial download left for `digest` (by this process or one before a restart), if any. */
   async resume(digest: string): Promise<PartialBlob | undefined> {
-    const running = this.open.get(digest);
+    const running = this.active.get(digest);
     if (running) return running;
     const info = this.known.get(digest);
     if (!info) return undefined;
@@ -107,11 +107,11 @@ export class PartialStore {
   private async attach(info: PartialInfo, handle: FileHandle, have: Bitfield, fresh: boolean) {
     const hex = parseDigest(info.digest).hex;
     const blob = new PartialBlob(info, handle, have, join(this.dir, hex), this.store, () => {
-      this.open.delete(info.digest);
+      this.active.delete(info.digest);
       this.known.delete(info.digest);
     });
     if (fresh) await blob.persistBits();
-    this.open.set(info.digest, blob);
+    this.active.set(info.digest, blob);
     this.known.set(info.digest, info);
     return blob;
   }
