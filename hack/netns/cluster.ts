@@ -1,0 +1,226 @@
+/**
+ * startSwarmCluster: the issue-3 topology on a netns network. The origin registry (Debian
+ * docker-registry, filesystem storage in a temp dir) in its own namespace, a tracker in another, and
+ * one agent per node namespace. Agents are optional (`agents: false`) or injectable (`launchAgent`),
+ * so the harness works before the agent binary exists.
+ */
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { countBlobGets, parseAccessLog, type BlobServed } from "../testenv/registry";
+import { delay, removeDir, tempDir, waitForLogLine, type ManagedProcess } from "../testenv/processes";
+import { readFile, stat } from "node:fs/promises";
+import { createNetwork, logIn, waitForHttpIn, type NetnsNetwork, type NetnsNode } from "./netns";
+
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const TRACKER_BIN = join(repoRoot(), "build", "peerpull-tracker.js");
+export const AGENT_BIN = join(repoRoot(), "build", "peerpull-agent.js");
+export const REGISTRY_PORT = 5000;
+export const TRACKER_PORT = 65010;
+export const AGENT_PORT = 65001;
+export const PEER_PORT = 65002;
+
+export interface ClusterAgent {
+  node: NetnsNode;
+  /** http://<nodeIP>:65001 (reach it from the node's namespace) */
+  url: string;
+  peerUrl: string;
+  cacheDir: string;
+  process: ManagedProcess;
+}
+
+export interface AgentLaunchContext {
+  network: NetnsNetwork;
+  dir: string;
+  registryHost: string;
+  trackerUrl: string;
+  tokenFile: string;
+  args: string[];
+}
+
+export type AgentLauncher = (node: NetnsNode, ctx: AgentLaunchContext) => Promise<ClusterAgent>;
+
+export interface SwarmClusterOptions {
+  nodes: number;
+  /** Shape every node's and the origin's upload to this many Mbit/s. */
+  shapeMbit?: number;
+  /** Extra flags for every agent. */
+  agentArgs?: string[];
+  /** false: no agents; a function: start them your way. Default: build/peerpull-agent.js. */
+  agents?: boolean | AgentLauncher;
+  /** Extra flags for the tracker. */
+  trackerArgs?: string[];
+  runId?: string;
+}
+
+export interface SwarmCluster {
+  network: NetnsNetwork;
+  dir: string;
+  token: string;
+  tokenFile: string;
+  registry: {
+    host: string;
+    url: string;
+    logPath: string;
+    process: ManagedProcess;
+    blobGets(since?: number): Promise<Map<string, BlobServed>>;
+    mark(): Promise<number>;
+  };
+  tracker: { url: string; logPath: string; process: ManagedProcess };
+  agents: ClusterAgent[];
+  stop(): Promise<void>;
+}
+
+export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<SwarmCluster> {
+  const shape = opts.shapeMbit ? { rateBits: opts.shapeMbit * 1e6 } : undefined;
+  const network = await createNetwork({
+    nodes: opts.nodes,
+    runId: opts.runId,
+    nodeShape: shape,
+    originShape: shape,
+  });
+  const dir = await tempDir(`netns-${network.runId}`);
+  const stop = async () => {
+    await network.destroy();
+    await removeDir(dir);
+  };
+  try {
+    const token = randomBytes(24).toString("hex");
+    const tokenFile = join(dir, "peer-token");
+    await writeFile(tokenFile, token + "\n", { mode: 0o600 });
+    const registry = await startRegistryIn(network, dir);
+    const tracker = await startTrackerIn(network, dir, tokenFile, opts.trackerArgs ?? []);
+    const launcher =
+      typeof opts.agents === "function" ? opts.agents : opts.agents === false ? undefined : launchAgent;
+    const ctx: AgentLaunchContext = {
+      network,
+      dir,
+      registryHost: registry.host,
+      trackerUrl: tracker.url,
+      tokenFile,
+      args: opts.agentArgs ?? [],
+    };
+    const agents = launcher ? await Promise.all(network.nodes.map(node => launcher(node, ctx))) : [];
+    return { network, dir, token, tokenFile, registry, tracker, agents, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startRegistryIn(network: NetnsNetwork, dir: string): Promise<SwarmCluster["registry"]> {
+  const root = join(dir, "registry");
+  const host = `${network.registry.ip}:${REGISTRY_PORT}`;
+  const config = [
+    "version: 0.1",
+    "log:",
+    "  level: info",
+    "  formatter: json",
+    "  accesslog:",
+    "    disabled: false",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${root}`,
+    "  cache:",
+    "    blobdescriptor: inmemory",
+    "http:",
+    `  addr: ${host}`,
+    `  secret: ${randomBytes(16).toString("hex")}`,
+    "health:",
+    "  storagedriver:",
+    "    enabled: false",
+  ];
+  const configPath = join(dir, "registry.yml");
+  await writeFile(configPath, config.join("\n") + "\n");
+  const logPath = logIn(dir, "registry");
+  // A clean env: docker-registry reads REGISTRY_* variables as config overrides.
+  const env = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: dir };
+  const proc = await network.spawnIn(network.registry.ns, "docker-registry", ["serve", configPath], {
+    logPath,
+    env,
+  });
+  await waitForLogLine(logPath, /listening on/, { process: proc, timeoutMs: 15_000 });
+  const url = `http://${host}`;
+  await waitForHttpIn(network, network.registry.ns, `${url}/v2/`, { statuses: [200], process: proc });
+  const settle = async (): Promise<number> => {
+    let size = (await stat(logPath)).size;
+    for (let i = 0; i < 20; i++) {
+      await delay(50);
+      const next = (await stat(logPath)).size;
+      if (next === size) break;
+      size = next;
+    }
+    return size;
+  };
+  return {
+    host,
+    url,
+    logPath,
+    process: proc,
+    mark: settle,
+    async blobGets(since = 0) {
+      await settle();
+      return countBlobGets(parseAccessLog((await readFile(logPath)).subarray(since).toString("utf8")));
+    },
+  };
+}
+
+async function startTrackerIn(
+  network: NetnsNetwork,
+  dir: string,
+  tokenFile: string,
+  extra: string[],
+): Promise<SwarmCluster["tracker"]> {
+  if (!existsSync(TRACKER_BIN)) throw new Error(`${TRACKER_BIN} is missing: run npm run build`);
+  const listen = `${network.tracker.ip}:${TRACKER_PORT}`;
+  const logPath = logIn(dir, "tracker");
+  const args = [
+    TRACKER_BIN,
+    "--listen",
+    listen,
+    "--peer-token-file",
+    tokenFile,
+    "--log-level",
+    "debug",
+    ...extra,
+  ];
+  const proc = await network.spawnIn(network.tracker.ns, process.execPath, args, { logPath });
+  const url = `http://${listen}`;
+  await waitForHttpIn(network, network.tracker.ns, `${url}/readyz`, { statuses: [200], process: proc });
+  return { url, logPath, process: proc };
+}
+
+/** The default launcher: build/peerpull-agent.js with the swarm flags of DESIGN 2.5. */
+export const launchAgent: AgentLauncher = async (node, ctx) => {
+  if (!existsSync(AGENT_BIN))
+    throw new Error(`${AGENT_BIN} is missing: run npm run build (or pass agents: false)`);
+  const name = node.ns.split("-").pop()!;
+  const cacheDir = join(ctx.dir, `cache-${name}`);
+  const args = [
+    AGENT_BIN,
+    "--listen",
+    `0.0.0.0:${AGENT_PORT}`,
+    "--peer-listen",
+    `${node.ip}:${PEER_PORT}`,
+    "--upstream",
+    `${ctx.registryHost}=http://${ctx.registryHost}`,
+    "--cache-dir",
+    cacheDir,
+    "--tracker",
+    ctx.trackerUrl,
+    "--peer-token-file",
+    ctx.tokenFile,
+    ...ctx.args,
+  ];
+  const logPath = logIn(ctx.dir, `agent-${name}`);
+  const proc = await ctx.network.spawnIn(node.ns, process.execPath, args, { logPath });
+  const peerUrl = `http://${node.ip}:${PEER_PORT}`;
+  await waitForHttpIn(ctx.network, node.ns, `${peerUrl}/readyz`, { statuses: [200], process: proc });
+  return { node, url: `http://${node.ip}:${AGENT_PORT}`, peerUrl, cacheDir, process: proc };
+};
