@@ -102,11 +102,13 @@ export class SwarmStore {
     return removed;
   }
 
-  /** Forgets members silent for peerTtl (and their leases), then empty swarms. */
-  sweep(now: number): { peers: number; swarms: number } {
+  /** Forgets members silent for peerTtl (and their leases), then empty swarms; one swarm or all. */
+  sweep(now: number, digest?: string): { peers: number; swarms: number } {
     let peers = 0;
     let swarms = 0;
-    for (const swarm of this.swarms.values()) {
+    const targets = digest === undefined ? [...this.swarms.values()] : [this.swarms.get(digest)];
+    for (const swarm of targets) {
+      if (!swarm) continue;
       for (const member of swarm.members.values()) {
         if (now - member.lastSeen < this.options.peerTtlMs) continue;
         swarm.members.delete(member.peerId);

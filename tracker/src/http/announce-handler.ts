@@ -32,7 +32,7 @@ export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): 
   try {
     const request = decodeAnnounceRequest(await readJson(req));
     const now = deps.now();
-    deps.store.sweep(now);
+    deps.store.sweep(now, request.digest);
     const result = announce(deps.store, request, deps.options, now);
     for (const event of result.leaseEvents) deps.metrics.leases.inc({ event });
     deps.metrics.announces.inc({ result: "ok" });

@@ -1,0 +1,63 @@
+import { emptyBitfield, setPiece } from "./bitfield";
+import { SwarmStore } from "./swarm-store";
+
+const DIGEST = "sha256:" + "12".repeat(32);
+const OTHER = "sha256:" + "34".repeat(32);
+
+function member(peerId: string, lastSeen: number, pieces: number[] = []) {
+  const have = emptyBitfield(10);
+  for (const i of pieces) setPiece(have, i);
+  return { peerId, address: "10.0.0.1:65002", have, complete: false, lastSeen };
+}
+
+describe("SwarmStore", () => {
+  it("forgets peers silent for peerTtl, their leases, then empty swarms", () => {
+    const store = new SwarmStore({ peerTtlMs: 1000 });
+    const swarm = store.ensure(DIGEST, 1000, 100);
+    store.upsertMember(swarm, member("a", 0));
+    store.upsertMember(swarm, member("b", 500));
+    swarm.leases = [{ holder: "a", start: 0, end: 10, grantedAt: 0, lastProgressAt: 0 }];
+    expect(store.sweep(999)).toEqual({ peers: 0, swarms: 0 });
+    expect(store.sweep(1000)).toEqual({ peers: 1, swarms: 0 });
+    expect(swarm.leases).toEqual([]);
+    expect(store.counts()).toEqual({ swarms: 1, peers: 1 });
+    expect(store.sweep(1500)).toEqual({ peers: 1, swarms: 1 });
+    expect(store.get(DIGEST)).toBeUndefined();
+  });
+
+  it("sweeps one swarm only when asked to", () => {
+    const store = new SwarmStore({ peerTtlMs: 1000 });
+    store.upsertMember(store.ensure(DIGEST, 1000, 100), member("a", 0));
+    store.upsertMember(store.ensure(OTHER, 1000, 100), member("a", 0));
+    store.sweep(5000, DIGEST);
+    expect(store.counts()).toEqual({ swarms: 1, peers: 1 });
+  });
+
+  it("reports new pieces and unions bitfields", () => {
+    const store = new SwarmStore({ peerTtlMs: 1000 });
+    const swarm = store.ensure(DIGEST, 1000, 100);
+    expect(store.upsertMember(swarm, member("a", 0, [0, 1]))).toBe(2);
+    expect(store.upsertMember(swarm, member("a", 1, [0, 1]))).toBe(0);
+    expect(store.upsertMember(swarm, member("b", 1, [9]))).toBe(1);
+    expect([...store.held(swarm)]).toEqual([0xc0, 0x40]);
+  });
+
+  it("keeps the first hash for a piece and counts disagreements", () => {
+    const store = new SwarmStore({ peerTtlMs: 1000 });
+    const swarm = store.ensure(DIGEST, 1000, 100);
+    store.recordHashes(swarm, { 0: "a".repeat(64) });
+    store.recordHashes(swarm, { 0: "b".repeat(64), 1: "c".repeat(64) });
+    expect(Object.fromEntries(swarm.hashes)).toEqual({ 0: "a".repeat(64), 1: "c".repeat(64) });
+    expect(swarm.hashConflicts).toBe(1);
+  });
+
+  it("removes a leaving peer from one swarm or all", () => {
+    const store = new SwarmStore({ peerTtlMs: 1000 });
+    store.upsertMember(store.ensure(DIGEST, 1000, 100), member("a", 0));
+    store.upsertMember(store.ensure(OTHER, 1000, 100), member("a", 0));
+    store.upsertMember(store.ensure(OTHER, 1000, 100), member("b", 0));
+    expect(store.removeMember("a", DIGEST)).toBe(1);
+    expect(store.removeMember("a")).toBe(1);
+    expect(store.counts()).toEqual({ swarms: 1, peers: 1 });
+  });
+});
