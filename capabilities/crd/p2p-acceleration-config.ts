@@ -3,7 +3,6 @@
  * cluster-scoped; DESIGN 3.1). The OpenAPI schema is `crds/p2p-acceleration-config.yaml`; the two
  * are kept in step by `p2p-acceleration-config.test.ts`.
  */
-import { V1Condition } from "@kubernetes/client-node";
 import { a, RegisterKind } from "pepr";
 
 export const P2P_CONFIG_GVK = {
@@ -65,6 +64,18 @@ export interface P2PAccelerationConfigSpec {
 
 export type ConditionType = "Ready" | "RegistriesResolved" | "AgentsReady";
 
+/** metav1.Condition as it travels in JSON (the timestamp stays an RFC 3339 string). */
+export interface Condition {
+  type: ConditionType;
+  status: "True" | "False" | "Unknown";
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  /** CamelCase, machine-readable. */
+  reason: string;
+  /** What a person can do about it. */
+  message: string;
+}
+
 export interface ResolvedRegistry {
   host: string;
   origin: string;
@@ -74,7 +85,7 @@ export interface ResolvedRegistry {
 
 export interface P2PAccelerationConfigStatus {
   observedGeneration?: number;
-  conditions?: (V1Condition & { type: ConditionType })[];
+  conditions?: Condition[];
   registries?: ResolvedRegistry[];
   agents?: { desired?: number; ready?: number };
 }
