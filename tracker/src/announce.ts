@@ -43,7 +43,8 @@ export function announce(
     return { response: respond(swarm, request, [], options), leaseEvents: [] };
 
   const have = decodeBitfield(request.have, swarm.pieceCount);
-  const gained = store.upsertMember(swarm, {
+  const before = swarm.members.get(request.peerId)?.have;
+  store.upsertMember(swarm, {
     peerId: request.peerId,
     address: request.address,
     have,
@@ -51,7 +52,7 @@ export function announce(
     lastSeen: now,
   });
   store.recordHashes(swarm, request.pieceHashes);
-  if (gained > 0) markProgress(swarm, request.peerId, now);
+  markProgress(swarm, request.peerId, before, have, now);
 
   const held = store.held(swarm);
   const decision = decideLeases({
@@ -73,10 +74,20 @@ export function announce(
   };
 }
 
-function markProgress(swarm: Swarm, holder: string, now: number): void {
-  swarm.leases = swarm.leases.map(lease =>
-    lease.holder === holder ? { ...lease, lastProgressAt: now } : lease,
-  );
+/** Progress is a new piece inside the holder's own lease; pieces it got from peers elsewhere do not count. */
+function markProgress(
+  swarm: Swarm,
+  holder: string,
+  before: Uint8Array | undefined,
+  have: Uint8Array,
+  now: number,
+): void {
+  swarm.leases = swarm.leases.map(lease => {
+    if (lease.holder !== holder) return lease;
+    for (let i = lease.start; i < lease.end; i++)
+      if (hasPiece(have, i) && !(before && hasPiece(before, i))) return { ...lease, lastProgressAt: now };
+    return lease;
+  });
 }
 
 function respond(

@@ -240,6 +240,34 @@ describe("herd of 10 joiners", () => {
     assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
   });
 
+  it("hands a stalled holder's pieces over even when every origin stream is taken", () => {
+    const store = new SwarmStore({ peerTtlMs: 600_000 });
+    const have = new Map(peers.map(p => [p, emptyBitfield(PIECES)]));
+    for (const peer of peers) announce(store, request(peer, PIECES, have.get(peer)!), OPTIONS, 0);
+    const stalled = store.get(DIGEST)!.leases[0];
+    // Every other holder makes progress; the stalled one only copies pieces from peers (not progress).
+    let now = 0;
+    for (let step = 0; step < 3; step++) {
+      now += OPTIONS.leaseTimeoutMs / 2;
+      for (const l of store.get(DIGEST)!.leases) {
+        const bits = have.get(l.holder)!;
+        if (l.holder === stalled.holder)
+          setPiece(bits, PIECES - 1 - step); // outside its lease? only if not in it
+        else setPiece(bits, nextUnheld(store, l.start, l.end) ?? l.start);
+        announce(store, request(l.holder, PIECES, bits), OPTIONS, now);
+      }
+    }
+    const stolenBy = peers.find(
+      p => p !== stalled.holder && !store.get(DIGEST)!.leases.some(l => l.holder === p),
+    )!;
+    const { response } = announce(store, request(stolenBy, PIECES, have.get(stolenBy)!), OPTIONS, now);
+    expect(response.leases).toHaveLength(1);
+    expect(response.leases[0].start).toBeGreaterThanOrEqual(stalled.start);
+    expect(response.leases[0].end).toBeLessThanOrEqual(stalled.end);
+    expect(store.get(DIGEST)!.leases.some(l => l.holder === stalled.holder)).toBe(false);
+    assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
+  });
+
   it("gives no lease to a seeder or a peer that does not want one", () => {
     const store = new SwarmStore({ peerTtlMs: 60_000 });
     const full = emptyBitfield(PIECES).fill(0xff);

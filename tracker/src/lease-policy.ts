@@ -48,7 +48,7 @@ export function unheldIn(lease: Pick<Lease, "start" | "end">, isHeld: (index: nu
 
 export function decideLeases(input: LeaseInput): LeaseDecision {
   const events: LeaseDecision["events"] = [];
-  const expiredFromRequester = new Set<number>();
+  let requesterStalled = false;
   const live: Lease[] = [];
   for (const lease of input.leases) {
     const fate = fateOf(lease, input);
@@ -57,8 +57,7 @@ export function decideLeases(input: LeaseInput): LeaseDecision {
       continue;
     }
     events.push({ event: fate, holder: lease.holder });
-    if (fate === "expired" && lease.holder === input.requester)
-      for (const i of unheldIn(lease, input.isHeld)) expiredFromRequester.add(i);
+    if (fate === "expired" && lease.holder === input.requester) requesterStalled = true;
   }
   const own = live.find(lease => lease.holder === input.requester);
   if (own || !input.eligible) {
@@ -67,9 +66,10 @@ export function decideLeases(input: LeaseInput): LeaseDecision {
     return { leases: kept, granted: input.eligible ? own : undefined, events };
   }
   if (live.length >= input.maxOriginStreams) return { leases: live, events };
-  // A holder that stalled is not handed its own pieces back while another member may take them.
-  const avoid = input.members.size > 1 ? expiredFromRequester : new Set<number>();
-  const fresh = firstFreeRun(input, live, avoid);
+  // A holder that just stalled gets no new stream this time while another member can take over;
+  // otherwise it would re-take a slot (by a split) before anyone else could pick up its pieces.
+  if (requesterStalled && input.members.size > 1) return { leases: live, events };
+  const fresh = firstFreeRun(input, live);
   if (fresh) {
     events.push({ event: "granted", holder: input.requester });
     return { leases: [...live, fresh], granted: fresh, events };
@@ -88,12 +88,8 @@ function isLeased(index: number, leases: readonly Lease[]): boolean {
   return leases.some(lease => index >= lease.start && index < lease.end);
 }
 
-function firstFreeRun(
-  input: LeaseInput,
-  live: readonly Lease[],
-  avoid: ReadonlySet<number>,
-): Lease | undefined {
-  const free = (i: number) => !input.isHeld(i) && !avoid.has(i) && !isLeased(i, live);
+function firstFreeRun(input: LeaseInput, live: readonly Lease[]): Lease | undefined {
+  const free = (i: number) => !input.isHeld(i) && !isLeased(i, live);
   let start = 0;
   while (start < input.pieceCount && !free(start)) start++;
   if (start >= input.pieceCount) return undefined;
