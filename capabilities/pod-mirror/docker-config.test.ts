@@ -93,3 +93,13 @@ describe("deriveSecret", () => {
     expect(derivedSecretName("a".repeat(235))).toBeUndefined();
   });
 });
+
+describe("decoded secrets", () => {
+  it("reads .dockerconfigjson that is already decoded (as Pepr passes Secrets to Mutate)", () => {
+    const secret = {
+      metadata: { name: "s" },
+      data: { ".dockerconfigjson": JSON.stringify({ auths: { "r.io": CRED } }) },
+    };
+    expect(readCredentials(secret)).toEqual([{ registry: "r.io", path: "", entry: CRED }]);
+  });
+});

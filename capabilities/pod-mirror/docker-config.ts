@@ -108,7 +108,9 @@ function readAuths(secret: V1Secret): Record<string, unknown> {
 
 function decodeKey(secret: V1Secret, key: string): string | undefined {
   const encoded = secret.data?.[key];
-  if (typeof encoded === "string") return Buffer.from(encoded, "base64").toString("utf8");
+  // Pepr hands Secrets to Mutate bindings with data already decoded; Watch bindings get base64
+  if (typeof encoded === "string")
+    return encoded.trimStart().startsWith("{") ? encoded : Buffer.from(encoded, "base64").toString("utf8");
   const plain = secret.stringData?.[key];
   return typeof plain === "string" ? plain : undefined;
 }

@@ -13,11 +13,13 @@ type Labels = Readonly<Record<string, string>>;
 const NOT_FOUND = 404;
 /** Derived secrets already written with the same content are not re-applied for this long. */
 const APPLY_MEMO_MS = 60_000;
+const CRD_RETRY_MS = 30_000;
 
 export class K8sCluster implements MirrorCluster {
   #namespaces = new Map<string, Labels>();
   #configs = new Map<string, P2PAccelerationConfig>();
   #configsListed = false;
+  #crdMissingUntil = 0;
   #watching = false;
   #applied = new Map<string, { data: string; at: number }>();
 
@@ -33,8 +35,13 @@ export class K8sCluster implements MirrorCluster {
 
   async accelerationConfigs(): Promise<readonly P2PAccelerationConfig[]> {
     this.#startWatches();
-    if (!this.#configsListed) {
-      const list = await K8s(P2PAccelerationConfig).Get();
+    if (!this.#configsListed && Date.now() >= this.#crdMissingUntil) {
+      const list = await orUndefined(K8s(P2PAccelerationConfig).Get());
+      if (!list) {
+        // CRD not installed: nothing to accelerate; ask again later rather than on every pod
+        this.#crdMissingUntil = Date.now() + CRD_RETRY_MS;
+        return [];
+      }
       for (const item of list.items) this.#configs.set(item.metadata!.name!, item);
       this.#configsListed = true;
     }
