@@ -1,3 +1,4 @@
+import { Bitfield } from "./pieces";
 import {
   AnnounceRequest,
   TrackerError,
@@ -131,6 +132,15 @@ describe("decodeAnnounceRequest", () => {
 });
 
 describe("bitfields", () => {
+  it("agrees with protocol/pieces.ts Bitfield on the wire form", () => {
+    const field = new Bitfield(13);
+    for (const i of [0, 7, 8, 12]) field.set(i);
+    expect([...decodeBitfield(field.encode(), 13)]).toEqual([...field.bytes]);
+    expect(Bitfield.decode(encodeBitfield(decodeBitfield(field.encode(), 13)), 13).missing()).toEqual(
+      field.missing(),
+    );
+  });
+
   it("round-trips MSB-first", () => {
     const bits = decodeBitfield("gAE=", 16);
     expect([...bits]).toEqual([0x80, 0x01]);

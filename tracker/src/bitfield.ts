@@ -1,6 +1,7 @@
 /**
  * Piece bitfields as the tracker keeps them: piece 0 is the most significant bit of byte 0 (the
- * order of protocol/tracker-api.ts). Local until protocol/pieces.ts offers the same operations.
+ * order of protocol/tracker-api.ts and protocol/pieces.ts). Byte-wise rather than pieces.ts's
+ * Bitfield class because the tracker ORs and counts many members' fields on every announce.
  */
 
 export function emptyBitfield(pieceCount: number): Uint8Array {
