@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { countBlobGets, parseAccessLog, type BlobServed } from "../testenv/registry";
 import { delay, removeDir, tempDir, waitForLogLine, type ManagedProcess } from "../testenv/processes";
 import { readFile, stat } from "node:fs/promises";
+import type { OciLayout } from "../testenv/oci-image";
 import { createNetwork, logIn, waitForHttpIn, type NetnsNetwork, type NetnsNode } from "./netns";
 
 function repoRoot(): string {
@@ -74,6 +75,13 @@ export interface SwarmCluster {
   };
   tracker: { url: string; logPath: string; process: ManagedProcess };
   agents: ClusterAgent[];
+  /** skopeo copy of an OCI layout into the origin registry, run inside the registry namespace. */
+  pushImage(
+    layout: Pick<OciLayout, "dir" | "tag">,
+    repo: string,
+    tag: string,
+    opts?: { format?: "v2s2" },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,7 +115,13 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
       args: opts.agentArgs ?? [],
     };
     const agents = launcher ? await Promise.all(network.nodes.map(node => launcher(node, ctx))) : [];
-    return { network, dir, token, tokenFile, registry, tracker, agents, stop };
+    const pushImage: SwarmCluster["pushImage"] = async (layout, repo, tag, pushOpts = {}) => {
+      const args = ["copy", "--retry-times", "0", "--dest-tls-verify=false"];
+      if (pushOpts.format === "v2s2") args.push("--format", "v2s2");
+      args.push(`oci:${layout.dir}:${layout.tag}`, `docker://${registry.host}/${repo}:${tag}`);
+      await network.exec(network.registry.ns, "skopeo", args, { timeoutMs: 120_000 });
+    };
+    return { network, dir, token, tokenFile, registry, tracker, agents, pushImage, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -4,7 +4,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { run, tempDir, removeDir, waitFor } from "../testenv/processes";
-import { TRACKER_BIN, startSwarmCluster } from "./cluster";
+import { buildImage } from "../testenv/oci-image";
+import { AGENT_BIN, TRACKER_BIN, startSwarmCluster } from "./cluster";
 import {
   createNetwork,
   destroyRun,
@@ -180,5 +181,38 @@ describeCluster("startSwarmCluster without agents (registry + tracker)", () => {
     }
     expect(await listRunNamespaces(cluster.network.runId)).toEqual([]);
     expect(existsSync(cluster.dir)).toBe(false);
+  });
+});
+
+const describeAgents =
+  netnsUsable() && existsSync(TRACKER_BIN) && existsSync(AGENT_BIN) ? describe : describe.skip;
+
+describeAgents("startSwarmCluster with the built agent", () => {
+  it("starts one agent per node namespace, reachable from the other nodes, serving the pushed image", async () => {
+    const cluster = await startSwarmCluster({ nodes: 2 });
+    const image = await buildImage({ layers: [64 * 1024], seed: "netns" });
+    try {
+      await cluster.pushImage(image, "team/app", "v1");
+      const [n1, n2] = cluster.network.nodes;
+      expect(cluster.agents.map(a => a.node.ns)).toEqual([n1.ns, n2.ns]);
+      // The peer port answers across the bridge; the registry API answers on the node itself.
+      expect(await httpIn(cluster.network, n1.ns, `${cluster.agents[1].peerUrl}/readyz`)).toMatchObject({
+        status: 200,
+      });
+      const layer = image.layers[0];
+      const url = `${cluster.agents[0].url}/v2/${cluster.registry.host}/team/app/blobs/${layer.digest}`;
+      await httpIn(
+        cluster.network,
+        n1.ns,
+        `${cluster.agents[0].url}/v2/${cluster.registry.host}/team/app/manifests/v1`,
+      );
+      const blob = await httpIn(cluster.network, n1.ns, url);
+      expect(blob).toMatchObject({ status: 200, bytes: layer.size });
+      expect((await cluster.registry.blobGets()).get(layer.digest)?.gets).toBe(1);
+    } finally {
+      await image.remove();
+      await cluster.stop();
+    }
+    expect(await listRunNamespaces(cluster.network.runId)).toEqual([]);
   });
 });
