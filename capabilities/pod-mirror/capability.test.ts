@@ -1,4 +1,5 @@
 import { Registry } from "prom-client";
+import pkg from "../../package.json";
 import {
   accelerationConfig,
   basicAuth,
@@ -56,6 +57,10 @@ function p2pConfig(originalImages: Record<string, string>): string {
 }
 
 describe("Pod CREATE through Pepr's mutate processor", () => {
+  it("is configured so the API server ignores webhook failures (failurePolicy Ignore)", () => {
+    expect(pkg.pepr.onError).toBe("ignore");
+  });
+
   it("rewrites accelerated images of an opted-in pod, copies its pull secret and annotates it", async () => {
     const { capability, cluster, counts } = setup();
     const p = pod({

@@ -152,4 +152,31 @@ describe("pod mutation properties", () => {
       { numRuns: 200 },
     );
   });
+
+  it("never throws on pods of any shape", async () => {
+    const odd = fc.record({
+      metadata: fc.option(
+        fc.record({ labels: fc.constant({ [LABEL]: "p2p" }), annotations: fc.anything() }),
+        { nil: undefined },
+      ),
+      spec: fc.oneof(
+        fc.anything(),
+        fc.record({
+          containers: fc.anything(),
+          initContainers: fc.array(fc.anything()),
+          imagePullSecrets: fc.anything(),
+        }),
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(odd, async p => {
+        const outcome = await handlePod(
+          { pod: p as unknown as V1Pod, namespace: "ns", dryRun: false },
+          deps(),
+        );
+        expect(["mutated", "skipped", "error"]).toContain(outcome.result);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
