@@ -15,7 +15,7 @@ import { MemoryCluster } from "../../capabilities/testing/memory-cluster";
 import { BenchResult } from "./result";
 
 const DEFAULT_ITERATIONS = 5000;
-const WARMUP = 500;
+const WARMUP = 2000;
 const MAX_SECONDS_PER_CASE = 30;
 const TARGET_P99_MS_20 = 2;
 const LABEL = "k8s.aliyun.com/image-accelerate-mode";
