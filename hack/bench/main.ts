@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <scenario> [args]`: prints one JSON line per result, each with the baseline
- * measured in the same run and the ratio. No scenario: every agent scenario.
+ * measured in the same run and the ratio. No scenario: every scenario.
  */
 import { coldBench, memoryBench, serveBench } from "./agent-bench";
 import { BenchResult, emit, Scenario } from "./result";
@@ -9,6 +9,8 @@ const scenarios: Record<string, Scenario> = {
   serve: serveBench,
   cold: coldBench,
   memory: memoryBench,
+  // Loaded on demand: it brings pepr, which logs on import.
+  webhook: async args => (await import("./webhook")).webhookBench(args),
 };
 
 async function main(argv: string[]): Promise<void> {
