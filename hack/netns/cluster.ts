@@ -9,8 +9,14 @@ import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { countBlobGets, parseAccessLog, type BlobServed } from "../testenv/registry";
-import { delay, removeDir, tempDir, waitForLogLine, type ManagedProcess } from "../testenv/processes";
-import { readFile, stat } from "node:fs/promises";
+import {
+  removeDir,
+  tempDir,
+  waitForLogLine,
+  waitForLogSettled,
+  type ManagedProcess,
+} from "../testenv/processes";
+import { readFile } from "node:fs/promises";
 import type { OciLayout } from "../testenv/oci-image";
 import { createNetwork, logIn, waitForHttpIn, type NetnsNetwork, type NetnsNode } from "./netns";
 
@@ -162,16 +168,7 @@ async function startRegistryIn(network: NetnsNetwork, dir: string): Promise<Swar
   await waitForLogLine(logPath, /listening on/, { process: proc, timeoutMs: 15_000 });
   const url = `http://${host}`;
   await waitForHttpIn(network, network.registry.ns, `${url}/v2/`, { statuses: [200], process: proc });
-  const settle = async (): Promise<number> => {
-    let size = (await stat(logPath)).size;
-    for (let i = 0; i < 20; i++) {
-      await delay(50);
-      const next = (await stat(logPath)).size;
-      if (next === size) break;
-      size = next;
-    }
-    return size;
-  };
+  const settle = () => waitForLogSettled(logPath);
   return {
     host,
     url,

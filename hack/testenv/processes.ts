@@ -185,6 +185,21 @@ export async function logTail(path: string, bytes = 4000): Promise<string> {
   }
 }
 
+/**
+ * Waits (at most 1 s) until a log file stops growing and returns its size: access lines are written
+ * as each handler returns, a hair after the client saw the last byte.
+ */
+export async function waitForLogSettled(logPath: string): Promise<number> {
+  let size = (await stat(logPath)).size;
+  for (let i = 0; i < 20; i++) {
+    await delay(50);
+    const next = (await stat(logPath)).size;
+    if (next === size) break;
+    size = next;
+  }
+  return size;
+}
+
 /** A port the OS reports free on 127.0.0.1 right now (bind 0, read it, close). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,17 +3,17 @@
 // back from its "listening on" log line, so there is no bind race), optional htpasswd auth.
 // Blob GETs are counted from the registry's own access log (Apache combined format on stdout, one
 // line per request, written when the handler returns, with the bytes actually written).
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import {
-  delay,
   removeDir,
   run,
   spawnLogged,
   tempDir,
   waitForHttp,
   waitForLogLine,
+  waitForLogSettled,
   type ManagedProcess,
 } from "./processes";
 
@@ -157,18 +157,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     await waitForHttp(`${url}/v2/`, { process: proc, timeoutMs: 15_000, statuses: [200, 401] });
 
     const p = proc;
-    const settle = async (): Promise<number> => {
-      // Access lines are written as each handler returns, a hair after the client saw the last
-      // byte: wait until the log stops growing (bounded) before reading it.
-      let size = (await stat(logPath)).size;
-      for (let i = 0; i < 20; i++) {
-        await delay(50);
-        const next = (await stat(logPath)).size;
-        if (next === size) break;
-        size = next;
-      }
-      return size;
-    };
+    const settle = () => waitForLogSettled(logPath);
     const read = async (since = 0): Promise<AccessLogEntry[]> => {
       await settle();
       const buf = await readFile(logPath);
