@@ -1,0 +1,87 @@
+/**
+ * Which piece to request from which peer next (DESIGN 2.4). Pure: the caller passes the whole state
+ * and gets back requests to start; it owns sending, receiving and time.
+ *
+ * - Only pieces we need, whose hash is known (so the bytes can be verified), held by an unbanned peer.
+ * - Rarest first (fewest unbanned holders), ties by lower index (helps the in-order client stream).
+ * - For each piece, the least-loaded holder with room under `maxPerPeer`; at most `maxTotal` requests.
+ * - Endgame: once at most `endgamePieces` needed pieces are left, a piece already requested may get
+ *   one more request from a different peer (first answer wins).
+ */
+import type { Bitfield } from "../../../protocol/pieces";
+
+export interface PeerView {
+  id: string;
+  have: Bitfield;
+  banned: boolean;
+}
+
+export interface PieceRequest {
+  piece: number;
+  peerId: string;
+}
+
+export interface PickInput {
+  pieceCount: number;
+  /** True for pieces we still have to get from peers (not held, not ours to fetch from the origin). */
+  needed: (piece: number) => boolean;
+  hashKnown: (piece: number) => boolean;
+  peers: readonly PeerView[];
+  /** Requests already running. */
+  inFlight: readonly PieceRequest[];
+  maxPerPeer: number;
+  maxTotal: number;
+  endgamePieces: number;
+}
+
+export function pickPieces(input: PickInput): PieceRequest[] {
+  const peers = input.peers.filter(peer => !peer.banned);
+  const load = new Map<string, number>(peers.map(peer => [peer.id, 0]));
+  const asked = new Map<number, Set<string>>();
+  for (const request of input.inFlight) {
+    if (load.has(request.peerId)) load.set(request.peerId, load.get(request.peerId)! + 1);
+    const set = asked.get(request.piece) ?? new Set<string>();
+    set.add(request.peerId);
+    asked.set(request.piece, set);
+  }
+  const candidates: { piece: number; holders: PeerView[] }[] = [];
+  let neededCount = 0;
+  for (let piece = 0; piece < input.pieceCount; piece++) {
+    if (!input.needed(piece)) continue;
+    neededCount++;
+    if (!input.hashKnown(piece)) continue;
+    const holders = peers.filter(peer => peer.have.has(piece));
+    if (holders.length > 0) candidates.push({ piece, holders });
+  }
+  const endgame = neededCount <= input.endgamePieces;
+  candidates.sort((a, b) => a.holders.length - b.holders.length || a.piece - b.piece);
+
+  const picked: PieceRequest[] = [];
+  let total = input.inFlight.length;
+  for (const { piece, holders } of candidates) {
+    if (total >= input.maxTotal) break;
+    const already = asked.get(piece);
+    if (already && (!endgame || already.size >= 2)) continue;
+    const peer = leastLoaded(holders, load, input.maxPerPeer, already);
+    if (!peer) continue;
+    picked.push({ piece, peerId: peer.id });
+    load.set(peer.id, load.get(peer.id)! + 1);
+    total++;
+  }
+  return picked;
+}
+
+function leastLoaded(
+  holders: readonly PeerView[],
+  load: Map<string, number>,
+  maxPerPeer: number,
+  exclude: Set<string> | undefined,
+): PeerView | undefined {
+  let best: PeerView | undefined;
+  for (const peer of holders) {
+    const n = load.get(peer.id)!;
+    if (n >= maxPerPeer || exclude?.has(peer.id)) continue;
+    if (!best || n < load.get(best.id)! || (n === load.get(best.id)! && peer.id < best.id)) best = peer;
+  }
+  return best;
+}
