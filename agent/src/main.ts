@@ -17,12 +17,14 @@ import { RegistryHandler } from "./http/registry-handler";
 import { createLogger } from "./log";
 import { createAgentMetrics, MetricSources } from "./metrics";
 import { NodeLimiter } from "./ratelimit/node-limiter";
+import { createSwarmNode, readPeerToken, SwarmNode } from "./swarm/swarm-node";
 import { UpstreamClient } from "./upstream/upstream-client";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(argv: string[]): Promise<void> {
   const config = readConfig(argv);
+  const token = readToken(config);
   const log = createLogger("peerpull-agent", config.logLevel);
   const metricSources: MetricSources = {};
   const metrics = createAgentMetrics(metricSources);
@@ -52,7 +54,18 @@ async function main(argv: string[]): Promise<void> {
     onDecision: result => metrics.authDecisions.inc({ result }),
   });
   const inFlight = new InFlight(store);
-  const blobs = new CachedBlobProvider({ store, inFlight, client, metrics, log });
+  const swarm: SwarmNode | undefined =
+    token === undefined
+      ? undefined
+      : await createSwarmNode(config, token, { store, client, metrics, limiter, log });
+  const blobs = new CachedBlobProvider({
+    store,
+    inFlight,
+    client,
+    metrics,
+    log,
+    swarm: swarm && (request => swarm.fillFor(request)),
+  });
   const handler = new RegistryHandler({
     upstreams: new Map(config.upstreams.map(upstream => [upstream.host, upstream])),
     authorizer,
@@ -63,9 +76,15 @@ async function main(argv: string[]): Promise<void> {
 
   let ready = false;
   const registryServer = createRegistryServer(handler, metrics, log);
-  const peerServer = createPeerServer({ metricsRegistry: metrics.registry, isReady: () => ready, log });
+  const peerServer = createPeerServer({
+    metricsRegistry: metrics.registry,
+    isReady: () => ready,
+    log,
+    peerApi: swarm?.peerApi,
+  });
   const registryAddress = await listen(registryServer, config.listen);
   const peerAddress = await listen(peerServer, config.peerListen);
+  swarm?.start(peerAddress);
 
   const housekeeping = setInterval(() => {
     const now = Date.now();
@@ -91,6 +110,7 @@ async function main(argv: string[]): Promise<void> {
     await closing;
     await inFlight.drain(SHUTDOWN_GRACE_MS);
     clearTimeout(timer);
+    await swarm?.close();
     await client.close();
     process.exit(0);
   };
@@ -109,6 +129,22 @@ function readConfig(argv: string[]): AgentConfig {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`peerpull-agent: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+/** The peer token, read once; required (at least 16 characters) when --tracker is set (else no swarm). */
+function readToken(config: AgentConfig): string | undefined {
+  const needed = config.tracker !== undefined && config.downloadPattern === "p2p";
+  if (!needed) return undefined;
+  if (config.peerTokenFile === undefined) {
+    process.stderr.write("peerpull-agent: --peer-token-file: required with --tracker\n");
+    process.exit(2);
+  }
+  try {
+    return readPeerToken(config.peerTokenFile);
+  } catch (err) {
+    process.stderr.write(`peerpull-agent: ${(err as Error).message}\n`);
     process.exit(2);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import { BlobNotFoundError, BlobStore, BlobWriter } from "../cache/blob-store";
-import { InFlight } from "../cache/in-flight";
+import { FillFunction, InFlight } from "../cache/in-flight";
 import type { AgentMetrics } from "../metrics";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import { BlobProvider, BlobRequest, BlobStream } from "./blob-source";
@@ -21,6 +21,8 @@ export interface CachedBlobProviderDeps {
   client: Pick<UpstreamClient, "blob">;
   metrics: AgentMetrics;
   log: Logger;
+  /** The swarm's fill for a blob, or undefined when the blob goes straight to the origin. */
+  swarm?: (request: BlobRequest & { size: number }) => FillFunction | undefined;
 }
 
 export class CachedBlobProvider implements BlobProvider {
@@ -38,8 +40,10 @@ export class CachedBlobProvider implements BlobProvider {
         if (!(err instanceof BlobNotFoundError)) throw err; // evicted since stat(): fetch it again
       }
     }
-    const fill = this.deps.inFlight.join(request.digest, request.size, writer =>
-      this.fillFromOrigin(request, writer),
+    const fill = this.deps.inFlight.join(
+      request.digest,
+      request.size,
+      this.deps.swarm?.(request) ?? (writer => this.fillFromOrigin(request, writer)),
     );
     return { slices: fill.createSliceReader(), source: "origin" };
   }

@@ -17,7 +17,7 @@ export interface AgentConfig {
   peerTokenFile?: string;
   tracker?: string;
   downloadPattern: DownloadPattern;
-  swarm: { minBlobBytes: number; stallTimeoutMs: number };
+  swarm: { minBlobBytes: number; stallTimeoutMs: number; pieceBytes: number; advertise?: HostPort };
   upstream: { timeoutMs: number; retries: number };
   logLevel: LogLevel;
 }
@@ -124,7 +124,12 @@ function resolve(raw: Raw): AgentConfig {
     peerTokenFile: get("peerTokenFile"),
     tracker: get("tracker"),
     downloadPattern: get("downloadPattern"),
-    swarm: { minBlobBytes: get("p2pMinBlobBytes"), stallTimeoutMs: get("stallTimeout") },
+    swarm: {
+      minBlobBytes: get("p2pMinBlobBytes"),
+      stallTimeoutMs: get("stallTimeout"),
+      pieceBytes: get("p2pPieceBytes"),
+      advertise: get("peerAdvertise"),
+    },
     upstream: { timeoutMs: get("upstreamTimeout"), retries: get("upstreamRetries") },
     logLevel: get("logLevel"),
   };

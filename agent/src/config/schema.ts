@@ -178,6 +178,19 @@ export const FIELDS = {
     default: "1M",
     parse: bytes,
   },
+  p2pPieceBytes: {
+    flag: "p2p-piece-bytes",
+    key: "p2pPieceBytes",
+    help: "smallest swarm piece (doubled until a blob has at most ~2000 pieces)",
+    default: "4M",
+    parse: bytes,
+  },
+  peerAdvertise: {
+    flag: "peer-advertise",
+    key: "peerAdvertise",
+    help: "HOST:PORT other peers use to reach the peer API (default: the bound --peer-listen address)",
+    parse: parseHostPort,
+  },
   stallTimeout: {
     flag: "stall-timeout",
     key: "stallTimeout",

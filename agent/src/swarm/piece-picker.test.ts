@@ -9,18 +9,22 @@ function peer(id: string, pieces: number[], banned = false): PeerView {
   return { id, have, banned };
 }
 
-function input(over: Partial<PickInput> & { held?: number[] }): PickInput {
+type Over = Partial<Omit<PickInput, "inFlight">> & { held?: number[]; inFlight?: PieceRequest[] };
+
+function input(over: Over): PickInput {
   const held = new Set(over.held ?? []);
   return {
     pieceCount: COUNT,
     needed: p => !held.has(p),
     hashKnown: () => true,
     peers: [],
-    inFlight: [],
     maxPerPeer: 4,
     maxTotal: 16,
     endgamePieces: 0,
+    now: 10_000,
+    endgameAfterMs: 1_000,
     ...over,
+    inFlight: (over.inFlight ?? []).map(r => ({ startedMs: 0, ...r })),
   };
 }
 
@@ -93,6 +97,17 @@ const picks: { name: string; input: PickInput; want: PieceRequest[] }[] = [
       ],
     }),
     want: [{ piece: 7, peerId: "b" }],
+  },
+  {
+    name: "endgame waits until a request has run for endgameAfterMs",
+    input: input({
+      held: [0, 1, 2, 3, 4, 5, 6],
+      endgamePieces: 2,
+      now: 500,
+      peers: [peer("a", [7]), peer("b", [7])],
+      inFlight: [{ piece: 7, peerId: "a" }],
+    }),
+    want: [],
   },
   {
     name: "nothing needed, nothing picked",

@@ -5,8 +5,9 @@
  * - Only pieces we need, whose hash is known (so the bytes can be verified), held by an unbanned peer.
  * - Rarest first (fewest unbanned holders), ties by lower index (helps the in-order client stream).
  * - For each piece, the least-loaded holder with room under `maxPerPeer`; at most `maxTotal` requests.
- * - Endgame: once at most `endgamePieces` needed pieces are left, a piece already requested may get
- *   one more request from a different peer (first answer wins).
+ * - Endgame: once at most `endgamePieces` needed pieces are left and every one a peer holds is already
+ *   requested, a piece whose request has run for `endgameAfterMs` may get one more request from a
+ *   different peer (first answer wins).
  */
 import type { Bitfield } from "../../../protocol/pieces";
 
@@ -27,8 +28,11 @@ export interface PickInput {
   needed: (piece: number) => boolean;
   hashKnown: (piece: number) => boolean;
   peers: readonly PeerView[];
-  /** Requests already running. */
-  inFlight: readonly PieceRequest[];
+  /** Requests already running, with when they started. */
+  inFlight: readonly (PieceRequest & { startedMs: number })[];
+  now: number;
+  /** Endgame duplicates only requests running at least this long (a slow or stuck peer). */
+  endgameAfterMs: number;
   maxPerPeer: number;
   maxTotal: number;
   endgamePieces: number;
@@ -38,7 +42,9 @@ export function pickPieces(input: PickInput): PieceRequest[] {
   const peers = input.peers.filter(peer => !peer.banned);
   const load = new Map<string, number>(peers.map(peer => [peer.id, 0]));
   const asked = new Map<number, Set<string>>();
+  const slow = new Set<number>();
   for (const request of input.inFlight) {
+    if (input.now - request.startedMs >= input.endgameAfterMs) slow.add(request.piece);
     if (load.has(request.peerId)) load.set(request.peerId, load.get(request.peerId)! + 1);
     const set = asked.get(request.piece) ?? new Set<string>();
     set.add(request.peerId);
@@ -58,16 +64,21 @@ export function pickPieces(input: PickInput): PieceRequest[] {
 
   const picked: PieceRequest[] = [];
   let total = input.inFlight.length;
-  for (const { piece, holders } of candidates) {
-    if (total >= input.maxTotal) break;
-    const already = asked.get(piece);
-    if (already && (!endgame || already.size >= 2)) continue;
-    const peer = leastLoaded(holders, load, input.maxPerPeer, already);
-    if (!peer) continue;
-    picked.push({ piece, peerId: peer.id });
-    load.set(peer.id, load.get(peer.id)! + 1);
-    total++;
-  }
+  const pass = (duplicates: boolean) => {
+    for (const { piece, holders } of candidates) {
+      if (total >= input.maxTotal) break;
+      const already = asked.get(piece);
+      if (duplicates ? !already || already.size >= 2 || !slow.has(piece) : already) continue;
+      const peer = leastLoaded(holders, load, input.maxPerPeer, already);
+      if (!peer) continue;
+      picked.push({ piece, peerId: peer.id });
+      load.set(peer.id, load.get(peer.id)! + 1);
+      total++;
+    }
+  };
+  pass(false);
+  // Duplicates only when every piece a peer can give is already asked for.
+  if (endgame && candidates.every(c => asked.has(c.piece))) pass(true);
   return picked;
 }
 

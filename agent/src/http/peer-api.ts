@@ -1,0 +1,100 @@
+/**
+ * The peer piece route (DESIGN 2.5): GET /p2p/v1/blobs/<digest>/pieces/<index> with
+ * `Authorization: Bearer <peer token>` (401 otherwise), 404 unless the piece is held and verified
+ * (a piece of a partial download, or of a complete cached blob). Uploads wait on the node limiter.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import { pieceCount, pieceSpan } from "../../../protocol/pieces";
+import type { BlobStore } from "../cache/blob-store";
+import type { SwarmBook } from "../swarm/swarm-book";
+import type { PeerRoute } from "./peer-server";
+
+const PIECE_PATH = /^\/p2p\/v1\/blobs\/(sha256:[a-f0-9]{64})\/pieces\/(0|[1-9]\d{0,8})$/;
+
+export interface PeerApiDeps {
+  token: string;
+  store: Pick<BlobStore, "stat" | "open">;
+  book: SwarmBook;
+  limiter: { take(bytes: number): Promise<void> };
+  onUpload: (bytes: number) => void;
+}
+
+export function createPeerApi(deps: PeerApiDeps): PeerRoute {
+  const expected = createHash("sha256").update(deps.token).digest();
+  const authorized = (req: IncomingMessage): boolean => {
+    const header = req.headers.authorization ?? "";
+    const given = header.startsWith("Bearer ") ? header.slice(7) : "";
+    return timingSafeEqual(createHash("sha256").update(given).digest(), expected);
+  };
+  return async (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (!path.startsWith("/p2p/")) return false;
+    if (!authorized(req)) return end(res, 401, "unauthorized\n");
+    const match = PIECE_PATH.exec(path);
+    if (!match) return end(res, 404, "not found\n");
+    if (req.method !== "GET") return end(res, 405, "method not allowed\n");
+    const body = await openPiece(deps, match[1], Number(match[2]));
+    if (!body) return end(res, 404, "piece not held\n");
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
+    await send(body.stream, res, deps);
+    return true;
+  };
+}
+
+async function openPiece(
+  deps: PeerApiDeps,
+  digest: string,
+  index: number,
+): Promise<{ stream: Readable; length: number } | undefined> {
+  const partial = deps.book.partial(digest);
+  if (partial && index < pieceCount(partial.size, partial.pieceSize) && partial.have.has(index)) {
+    const span = pieceSpan(index, partial.size, partial.pieceSize);
+    try {
+      return { stream: partial.readRange(span.start, span.end), length: span.end - span.start + 1 };
+    } catch {
+      // committed or aborted meanwhile: the cache may have it now
+    }
+  }
+  const info = await deps.store.stat(digest);
+  if (!info) return undefined;
+  const pieceSize = deps.book.pieceSizeOf(digest, info.size);
+  if (index >= pieceCount(info.size, pieceSize)) return undefined;
+  const span = pieceSpan(index, info.size, pieceSize);
+  try {
+    return { stream: await deps.store.open(digest, span), length: span.end - span.start + 1 };
+  } catch {
+    return undefined;
+  }
+}
+
+async function send(stream: Readable, res: ServerResponse, deps: PeerApiDeps): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      await deps.limiter.take(buf.length);
+      if (!res.write(buf))
+        await new Promise(resolve => {
+          res.once("drain", resolve);
+          res.once("close", resolve);
+        });
+      deps.onUpload(buf.length);
+      if (res.destroyed) break;
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  } finally {
+    stream.destroy();
+  }
+}
+
+function end(res: ServerResponse, status: number, body: string): true {
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+  return true;
+}

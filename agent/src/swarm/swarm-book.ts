@@ -1,0 +1,52 @@
+/**
+ * What this agent holds for the swarm, shared by the fills and the peer API: the piece size of each
+ * blob it has swarmed, the partial of a download in progress, and the blobs it seeds.
+ */
+import { choosePieceSize } from "../../../protocol/pieces";
+import type { PartialBlob } from "../cache/partial-store";
+
+const MAX_SEEDS = 10_000;
+
+export class SwarmBook {
+  private readonly pieceSizes = new Map<string, number>();
+  private readonly partials = new Map<string, PartialBlob>();
+  private readonly seeds = new Map<string, number>();
+
+  constructor(readonly minPieceSize: number) {}
+
+  /** The swarm's piece size for a blob (as the tracker fixed it), or the one this agent would pick. */
+  pieceSizeOf(digest: string, size: number): number {
+    return this.pieceSizes.get(digest) ?? choosePieceSize(size, this.minPieceSize);
+  }
+
+  downloading(partial: PartialBlob): void {
+    this.pieceSizes.set(partial.digest, partial.pieceSize);
+    this.partials.set(partial.digest, partial);
+  }
+
+  partial(digest: string): PartialBlob | undefined {
+    return this.partials.get(digest);
+  }
+
+  /** The download ended (committed to the cache or abandoned). */
+  finished(digest: string, seeding: { size: number } | undefined): void {
+    this.partials.delete(digest);
+    if (!seeding) return;
+    this.seeds.delete(digest);
+    this.seeds.set(digest, seeding.size);
+    if (this.seeds.size > MAX_SEEDS) this.seeds.delete(this.seeds.keys().next().value as string);
+  }
+
+  /** Blobs to re-announce as complete on the heartbeat. */
+  seeding(): { digest: string; size: number; pieceSize: number }[] {
+    return [...this.seeds].map(([digest, size]) => ({
+      digest,
+      size,
+      pieceSize: this.pieceSizeOf(digest, size),
+    }));
+  }
+
+  forgetSeed(digest: string): void {
+    this.seeds.delete(digest);
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * A fill for InFlight that gets a blob through the swarm (DESIGN 2.4): join at the tracker, fetch the
+ * origin lease with Range (in order, announcing after each piece with its hash), fetch other pieces
+ * from peers (verified against the tracker's hash; a bad piece bans the peer for this blob), keep
+ * pieces in a PartialBlob and feed the client's writer in order as contiguous pieces land.
+ * Tracker unreachable, no usable peer, or no progress for the stall timeout: the rest comes from the
+ * origin directly. The writer's commit verifies the whole digest.
+ */
+import type { Logger } from "pino";
+import {
+  Bitfield,
+  choosePieceSize,
+  pieceCount,
+  pieceSpan,
+  sha256Hex,
+  verifyPiece,
+} from "../../../protocol/pieces";
+import type { AnnounceRequest, AnnounceResponse, PieceRange } from "../../../protocol/tracker-api";
+import type { BlobRequest } from "../blobs/blob-source";
+import type { BlobWriter } from "../cache/blob-store";
+import type { PartialBlob, PartialStore } from "../cache/partial-store";
+import type { UpstreamClient } from "../upstream/upstream-client";
+import type { PeerApi } from "./peer-client";
+import { PeerView, pickPieces, PieceRequest } from "./piece-picker";
+import type { SwarmBook } from "./swarm-book";
+import type { TrackerApi } from "./tracker-client";
+
+export interface SwarmFillDeps {
+  tracker: TrackerApi;
+  peers: PeerApi;
+  client: Pick<UpstreamClient, "blob">;
+  partials: Pick<PartialStore, "create" | "resume">;
+  book: SwarmBook;
+  limiter: { take(bytes: number): Promise<void> };
+  counters: { peerBytes(n: number): void; verifyFailure(): void; fallback(reason: string): void };
+  log: Logger;
+  peerId: string;
+  address: string;
+  stallTimeoutMs: number;
+  maxPerPeer?: number;
+  maxTotal?: number;
+  now?: () => number;
+}
+
+const POLL_MS = 200;
+const ANNOUNCE_POLL_MS = 1_000;
+const PEER_FAILURES_BEFORE_BAN = 2;
+
+export class SwarmDownload {
+  private partial!: PartialBlob;
+  private have!: Bitfield;
+  private count = 0;
+  private readonly hashes = new Map<number, string>();
+  private readonly myHashes: Record<number, string> = {};
+  private peers: (PeerView & { address: string })[] = [];
+  private readonly banned = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private leases: PieceRange[] = [];
+  private inFlight: (PieceRequest & { startedMs: number })[] = [];
+  private readonly tasks = new Set<Promise<void>>();
+  private originBusy = false;
+  private stopping = false;
+  private fallbackReason?: string;
+  private fed = 0;
+  private feeding?: Promise<void>;
+  private feedError?: Error;
+  private lastProgress = 0;
+  private lastAnnounce = 0;
+  private announcing?: Promise<void>;
+  private dirty = false;
+  private wakeUp?: () => void;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: SwarmFillDeps,
+    private readonly request: BlobRequest & { size: number },
+    private readonly writer: BlobWriter,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  private get digest(): string {
+    return this.request.digest;
+  }
+
+  async run(): Promise<void> {
+    const { book } = this.deps;
+    try {
+      await this.openPartial(choosePieceSize(this.request.size, book.minPieceSize));
+      const joined = await this.join();
+      if (joined) await this.loop();
+      await this.settleTasks();
+      if (this.fallbackReason) await this.fallback(this.fallbackReason);
+      await this.feedAll();
+      await this.writer.commit();
+      book.finished(this.digest, { size: this.request.size });
+      await this.partial.abort();
+      await this.announce({ complete: true, wantLease: false }).catch(() => undefined);
+    } catch (err) {
+      this.stopping = true;
+      await this.settleTasks();
+      book.finished(this.digest, undefined);
+      if ((err as { code?: string }).code === "PEERPULL_DIGEST_MISMATCH") await this.partial?.abort();
+      await this.writer.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async openPartial(pieceSize: number): Promise<void> {
+    const resumed = await this.deps.partials.resume(this.digest);
+    if (resumed && resumed.pieceSize === pieceSize && resumed.size === this.request.size)
+      this.partial = resumed;
+    else {
+      await resumed?.abort();
+      this.partial = await this.deps.partials.create(this.digest, this.request.size, pieceSize);
+    }
+    this.have = this.partial.have;
+    this.count = pieceCount(this.request.size, pieceSize);
+    this.deps.book.downloading(this.partial);
+  }
+
+  /** First announce; false (with a fallback reason) when the swarm cannot help. */
+  private async join(): Promise<boolean> {
+    try {
+      let res = await this.announceOnce({});
+      if (res.pieceSize !== this.partial.pieceSize) {
+        await this.partial.abort();
+        await this.openPartial(res.pieceSize);
+        res = await this.announceOnce({});
+      }
+      if (res.leases.length === 0 && res.peers.length === 0 && !this.have.isComplete()) {
+        this.fallbackReason = "no-peers";
+        return false;
+      }
+      return true;
+    } catch (err) {
+      this.deps.log.warn({ digest: this.digest, err }, "tracker unreachable: fetching from the origin");
+      this.fallbackReason = "tracker";
+      return false;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    this.lastProgress = this.now();
+    while (!this.have.isComplete()) {
+      if (this.feedError) throw this.feedError;
+      if (this.now() - this.lastProgress > this.deps.stallTimeoutMs) {
+        this.fallbackReason = "stall";
+        break;
+      }
+      if (this.leases.length === 0 && this.peers.length > 0 && this.peers.every(p => p.banned)) {
+        this.fallbackReason = "no-peers";
+        break;
+      }
+      this.startOrigin();
+      this.startPeers();
+      this.maybeAnnounce();
+      this.feed();
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, POLL_MS);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.stopping = true;
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  private track(task: Promise<void>): void {
+    this.tasks.add(task);
+    void task.finally(() => {
+      this.tasks.delete(task);
+      this.wake();
+    });
+  }
+
+  private async settleTasks(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.tasks, this.announcing]);
+  }
+
+  private inLease(piece: number): boolean {
+    return this.leases.some(r => piece >= r.start && piece < r.end);
+  }
+
+  private startOrigin(): void {
+    if (this.originBusy || this.stopping) return;
+    for (const range of this.leases)
+      for (let piece = range.start; piece < range.end; piece++) {
+        if (this.have.has(piece)) continue;
+        this.originBusy = true;
+        // One piece per Range request: a registry writes a whole range into the socket at once, so
+        // a longer range would be paid for even when the lease shrinks under it.
+        const task = this.originRun(piece, piece + 1, true)
+          .catch(err => {
+            this.deps.log.warn({ digest: this.digest, err }, "origin lease fetch failed");
+            return this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
+          })
+          .finally(() => (this.originBusy = false));
+        this.track(task);
+        return;
+      }
+  }
+
+  /** Pieces first..end-1 from the origin in one Range stream; stops when the lease no longer covers the next one. */
+  private async originRun(first: number, end: number, leased: boolean): Promise<void> {
+    const { size } = this.request;
+    const pieceSize = this.partial.pieceSize;
+    const span = {
+      offset: pieceSpan(first, size, pieceSize).start,
+      end: pieceSpan(end - 1, size, pieceSize).end,
+    };
+    const { upstream, repo, digest, credentials } = this.request;
+    let piece = first;
+    let parts: Buffer[] = [];
+    let got = 0;
+    for await (const chunk of this.deps.client.blob(upstream, repo, digest, credentials, span)) {
+      for (let at = 0; at < chunk.length; ) {
+        const want = pieceSpan(piece, size, pieceSize);
+        const take = Math.min(chunk.length - at, want.end - want.start + 1 - got);
+        parts.push(chunk.subarray(at, at + take));
+        got += take;
+        at += take;
+        if (got < want.end - want.start + 1) continue;
+        const data = Buffer.concat(parts, got);
+        parts = [];
+        got = 0;
+        if (!this.have.has(piece)) {
+          this.myHashes[piece] = sha256Hex(data);
+          this.hashes.set(piece, this.myHashes[piece]);
+          await this.store(piece, data);
+          if (leased) await this.announce({}).catch(() => undefined);
+        }
+        piece++;
+        const stop = leased && (this.stopping || !this.inLease(piece) || this.have.has(piece));
+        if (piece >= end || stop) return;
+      }
+    }
+  }
+
+  private startPeers(): void {
+    if (this.stopping) return;
+    const picks = pickPieces({
+      pieceCount: this.count,
+      needed: piece => !this.have.has(piece) && !this.inLease(piece),
+      hashKnown: piece => this.hashes.has(piece),
+      peers: this.peers,
+      inFlight: this.inFlight,
+      maxPerPeer: this.deps.maxPerPeer ?? 4,
+      maxTotal: this.deps.maxTotal ?? 16,
+      endgamePieces: 4,
+      now: this.now(),
+      endgameAfterMs: 2_000,
+    });
+    for (const pick of picks) {
+      const running = { ...pick, startedMs: this.now() };
+      this.inFlight.push(running);
+      const task = this.fetchFromPeer(pick).finally(() => {
+        this.inFlight = this.inFlight.filter(r => r !== running);
+      });
+      this.track(task);
+    }
+  }
+
+  private async fetchFromPeer(pick: PieceRequest): Promise<void> {
+    const peer = this.peers.find(p => p.id === pick.peerId);
+    if (!peer) return;
+    const span = pieceSpan(pick.piece, this.request.size, this.partial.pieceSize);
+    const length = span.end - span.start + 1;
+    let data: Buffer;
+    try {
+      await this.deps.limiter.take(length);
+      data = await this.deps.peers.piece(peer.address, this.digest, pick.piece, length);
+    } catch (err) {
+      const failures = (this.failures.get(peer.id) ?? 0) + 1;
+      this.failures.set(peer.id, failures);
+      if (failures >= PEER_FAILURES_BEFORE_BAN) this.ban(peer.id);
+      this.deps.log.debug({ digest: this.digest, peer: peer.id, err }, "peer piece failed");
+      return;
+    }
+    this.deps.counters.peerBytes(length);
+    const hash = this.hashes.get(pick.piece)!;
+    if (!verifyPiece(data, hash, pick.piece, this.request.size, this.partial.pieceSize)) {
+      this.deps.counters.verifyFailure();
+      this.deps.log.warn({ digest: this.digest, peer: peer.id, piece: pick.piece }, "bad piece: peer banned");
+      this.ban(peer.id);
+      return;
+    }
+    if (!this.have.has(pick.piece) && !this.stopping) await this.store(pick.piece, data);
+  }
+
+  private ban(peerId: string): void {
+    this.banned.add(peerId);
+    for (const peer of this.peers) if (peer.id === peerId) peer.banned = true;
+  }
+
+  private async store(piece: number, data: Buffer): Promise<void> {
+    await this.partial.writePiece(piece, data);
+    this.have.set(piece);
+    this.lastProgress = this.now();
+    this.dirty = true;
+    this.feed();
+    this.wake();
+  }
+
+  /** Writes contiguous pieces to the client's writer in order, one chain at a time. */
+  private feed(): void {
+    if (this.feeding || this.feedError) return;
+    if (this.fed >= this.count || !this.have.has(this.fed)) return;
+    this.feeding = (async () => {
+      while (this.fed < this.count && this.have.has(this.fed)) {
+        const span = pieceSpan(this.fed, this.request.size, this.partial.pieceSize);
+        const chunks: Buffer[] = [];
+        for await (const chunk of this.partial.readRange(span.start, span.end)) chunks.push(chunk as Buffer);
+        await this.writer.write(Buffer.concat(chunks));
+        this.fed++;
+      }
+    })()
+      .catch(err => {
+        this.feedError = err instanceof Error ? err : new Error(String(err));
+      })
+      .finally(() => {
+        this.feeding = undefined;
+        this.wake();
+      });
+  }
+
+  private async feedAll(): Promise<void> {
+    for (let round = 0; round <= this.count + 1 && this.fed < this.count; round++) {
+      this.feed();
+      await this.feeding;
+      if (this.feedError) throw this.feedError;
+    }
+    if (this.fed < this.count)
+      throw new Error(`${this.digest}: ${this.count - this.fed} pieces never arrived`);
+  }
+
+  /** The rest from the origin: every run of missing pieces in one Range request each. */
+  private async fallback(reason: string): Promise<void> {
+    this.deps.counters.fallback(reason);
+    this.deps.log.info(
+      { digest: this.digest, reason, have: this.have.count(), of: this.count },
+      "swarm fallback",
+    );
+    if (reason !== "tracker")
+      void this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
+    for (let piece = 0; piece < this.count; ) {
+      if (this.have.has(piece)) {
+        piece++;
+        continue;
+      }
+      let end = piece;
+      while (end < this.count && !this.have.has(end)) end++;
+      await this.originRun(piece, end, false);
+      piece = end;
+    }
+  }
+
+  private maybeAnnounce(): void {
+    if (this.announcing || this.stopping) return;
+    if (!this.dirty && this.now() - this.lastAnnounce < ANNOUNCE_POLL_MS) return;
+    this.announcing = this.announce({})
+      .then(() => undefined)
+      .catch(err => this.deps.log.debug({ digest: this.digest, err }, "announce failed"))
+      .finally(() => {
+        this.announcing = undefined;
+        this.wake();
+      });
+  }
+
+  private async announce(flags: Partial<AnnounceRequest>): Promise<void> {
+    await this.announceOnce(flags);
+  }
+
+  private async announceOnce(flags: Partial<AnnounceRequest>): Promise<AnnounceResponse> {
+    this.dirty = false;
+    this.lastAnnounce = this.now();
+    const pieceHashes: Record<number, string> = {};
+    for (const [piece, hash] of Object.entries(this.myHashes)) pieceHashes[Number(piece)] = hash;
+    const res = await this.deps.tracker.announce({
+      digest: this.digest,
+      size: this.request.size,
+      pieceSize: this.partial.pieceSize,
+      peerId: this.deps.peerId,
+      address: this.deps.address,
+      have: this.have.encode(),
+      pieceHashes,
+      complete: this.have.isComplete(),
+      wantLease: !this.stopping,
+      releaseLease: false,
+      ...flags,
+    });
+    if (res.pieceSize !== this.partial.pieceSize) return res;
+    for (const [piece, hash] of Object.entries(res.pieceHashes))
+      if (!this.myHashes[Number(piece)]) this.hashes.set(Number(piece), hash);
+    this.leases = this.stopping ? [] : res.leases;
+    this.peers = res.peers.map(p => ({
+      id: p.peerId,
+      address: p.address,
+      have: Bitfield.decode(p.have, this.count),
+      banned: this.banned.has(p.peerId),
+    }));
+    return res;
+  }
+}

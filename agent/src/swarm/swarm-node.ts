@@ -1,0 +1,159 @@
+/**
+ * Builds this node's swarm parts from the config (main.ts calls it once): the tracker and peer
+ * clients, the book shared with the peer API, the fill chooser and the seed heartbeat.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import type { Logger } from "pino";
+import type { BlobRequest } from "../blobs/blob-source";
+import type { BlobStore } from "../cache/blob-store";
+import type { FillFunction } from "../cache/in-flight";
+import { PartialStore } from "../cache/partial-store";
+import type { AgentConfig } from "../config/load";
+import { createPeerApi } from "../http/peer-api";
+import type { PeerRoute } from "../http/peer-server";
+import type { AgentMetrics } from "../metrics";
+import type { UpstreamClient } from "../upstream/upstream-client";
+import { PeerClient } from "./peer-client";
+import { SwarmBook } from "./swarm-book";
+import { SwarmDownload } from "./swarm-fill";
+import { TrackerClient } from "./tracker-client";
+
+export const MIN_TOKEN_CHARS = 16;
+const SEED_HEARTBEAT_MS = 15_000;
+const PEER_TIMEOUT_MS = 10_000;
+
+/** The trimmed peer token; throws a message for the config error when missing or short. */
+export function readPeerToken(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new Error(`--peer-token-file: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (token.length < MIN_TOKEN_CHARS)
+    throw new Error(`--peer-token-file: the token must have at least ${MIN_TOKEN_CHARS} characters`);
+  return token;
+}
+
+export interface SwarmNode {
+  peerApi: PeerRoute;
+  /** The swarm fill for a blob, or undefined (no tracker, source mode, small blob). */
+  fillFor(request: BlobRequest & { size: number }): FillFunction | undefined;
+  /** Called once the peer port listens, with its bound "host:port". */
+  start(peerAddress: string): void;
+  close(): Promise<void>;
+}
+
+export async function createSwarmNode(
+  config: AgentConfig,
+  token: string,
+  deps: {
+    store: BlobStore;
+    client: Pick<UpstreamClient, "blob">;
+    metrics: AgentMetrics;
+    limiter: { take(n: number): Promise<void> };
+    log: Logger;
+  },
+): Promise<SwarmNode> {
+  const book = new SwarmBook(config.swarm.pieceBytes);
+  const peerApi = createPeerApi({
+    token,
+    store: deps.store,
+    book,
+    limiter: deps.limiter,
+    onUpload: n => deps.metrics.peerUploadBytes.inc(n),
+  });
+  const swarmOn = config.tracker !== undefined && config.downloadPattern === "p2p";
+  const tracker = swarmOn
+    ? new TrackerClient({
+        url: config.tracker!,
+        token,
+        timeoutMs: Math.min(5_000, config.swarm.stallTimeoutMs),
+      })
+    : undefined;
+  const peers = new PeerClient({ token, timeoutMs: Math.min(PEER_TIMEOUT_MS, config.swarm.stallTimeoutMs) });
+  const partials = await PartialStore.open(config.cache.dir, deps.store);
+  const peerId = `agent-${randomBytes(8).toString("hex")}`;
+  let address = "";
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const announceSeeds = async () => {
+    for (const seed of book.seeding().slice(0, 1_000)) {
+      const count = Math.ceil(seed.size / seed.pieceSize);
+      const have = Buffer.alloc(Math.ceil(count / 8), 0xff);
+      if (count % 8) have[have.length - 1] = (0xff << (8 - (count % 8))) & 0xff;
+      if (!(await deps.store.stat(seed.digest))) {
+        book.forgetSeed(seed.digest);
+        continue;
+      }
+      await tracker!
+        .announce({
+          ...seed,
+          peerId,
+          address,
+          have: have.toString("base64"),
+          pieceHashes: {},
+          complete: true,
+          wantLease: false,
+          releaseLease: false,
+        })
+        .catch(err => deps.log.debug({ err, digest: seed.digest }, "seed announce failed"));
+    }
+  };
+
+  return {
+    peerApi,
+    fillFor(request) {
+      if (!tracker || request.size < config.swarm.minBlobBytes || !address) return undefined;
+      return writer =>
+        new SwarmDownload(
+          {
+            tracker,
+            peers,
+            client: deps.client,
+            partials,
+            book,
+            limiter: deps.limiter,
+            counters: {
+              peerBytes: n => deps.metrics.peerDownloadBytes.inc(n),
+              verifyFailure: () => deps.metrics.pieceVerifyFailures.inc(),
+              fallback: reason => deps.metrics.fallbacks.inc({ reason }),
+            },
+            log: deps.log,
+            peerId,
+            address,
+            stallTimeoutMs: config.swarm.stallTimeoutMs,
+          },
+          request,
+          writer,
+        ).run();
+    },
+    start(peerAddress) {
+      const advertise = config.swarm.advertise;
+      address = advertise ? `${advertise.host}:${advertise.port}` : reachable(peerAddress);
+      if (tracker) {
+        heartbeat = setInterval(() => void announceSeeds(), SEED_HEARTBEAT_MS);
+        heartbeat.unref();
+      }
+    },
+    async close() {
+      if (heartbeat) clearInterval(heartbeat);
+      if (tracker) await tracker.leave(peerId).catch(() => undefined);
+      await tracker?.close();
+      await peers.close();
+    },
+  };
+}
+
+/** A wildcard bind address is not reachable: use the first non-internal IPv4 address instead. */
+function reachable(bound: string): string {
+  const at = bound.lastIndexOf(":");
+  const host = bound.slice(0, at);
+  if (host !== "0.0.0.0" && host !== "::") return host.includes(":") ? `[${host}]${bound.slice(at)}` : bound;
+  const ip = Object.values(networkInterfaces())
+    .flat()
+    .find(i => i && i.family === "IPv4" && !i.internal)?.address;
+  return `${ip ?? "127.0.0.1"}${bound.slice(at)}`;
+}

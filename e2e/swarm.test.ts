@@ -1,0 +1,179 @@
+/**
+ * The swarm with real parts on loopback: a docker-registry, the real tracker (tracker/src) and 3-4
+ * agent processes with --tracker, pulling the same 2-layer image at once. The origin serves each
+ * layer about once, the rest moves between peers; a peer serving corrupt pieces is banned; with the
+ * tracker down every pull still completes from the origin.
+ */
+import { createHash } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { createServer, request as httpRequest, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import pino from "pino";
+import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
+import { freePort, tempDir, removeDir, Teardown } from "../hack/testenv/processes";
+import { Registry, startRegistry } from "../hack/testenv/registry";
+import { AgentProcess, startAgent } from "../hack/testenv/agent";
+import { createTracker, Tracker } from "../tracker/src/tracker";
+
+jest.setTimeout(180_000);
+
+const UPSTREAM = "registry.test";
+const TOKEN = "swarm-test-token-0123456789";
+const LAYER_BYTES = 9 * 1024 * 1024;
+const teardown = new Teardown();
+let registry: Registry;
+let layout: OciLayout;
+let tokenFile: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  teardown.add(() => registry.stop());
+  layout = await buildImage({ layers: [LAYER_BYTES, LAYER_BYTES + 123_457] });
+  teardown.add(() => layout.remove());
+  await pushImage(layout, registry, "app", "1");
+  const dir = await tempDir("swarm-token");
+  teardown.add(() => removeDir(dir));
+  tokenFile = join(dir, "token");
+  await writeFile(tokenFile, TOKEN + "\n");
+});
+afterAll(() => teardown.run());
+
+async function startTracker(): Promise<{ tracker: Tracker; url: string }> {
+  const tracker = createTracker({
+    token: TOKEN,
+    log: pino({ level: "silent" }),
+    peerTtlMs: 60_000,
+    leaseTimeoutMs: 5_000,
+    maxOriginStreams: 4,
+    announceIntervalMs: 15_000,
+    maxPeers: 100,
+    defaultMetrics: false,
+  });
+  const address = await tracker.listen("127.0.0.1", 0);
+  return { tracker, url: `http://127.0.0.1:${address.port}` };
+}
+
+async function swarmAgent(trackerUrl: string, extra: string[] = []): Promise<AgentProcess> {
+  const agent = await startAgent({
+    upstreams: [`${UPSTREAM}=${registry.url}`],
+    args: [
+      "--tracker",
+      trackerUrl,
+      "--peer-token-file",
+      tokenFile,
+      "--p2p-piece-bytes",
+      "1M",
+      "--stall-timeout",
+      "5s",
+      ...extra,
+    ],
+  });
+  teardown.add(() => agent.stop());
+  return agent;
+}
+
+async function pullDigest(agent: AgentProcess, digest: string): Promise<string> {
+  const res = await fetch(`${agent.url}/v2/${UPSTREAM}/app/blobs/${digest}`);
+  expect(res.status).toBe(200);
+  const hash = createHash("sha256");
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return "sha256:" + hash.digest("hex");
+}
+
+/** Every agent fetches every layer at the same moment; resolves with the digests they received. */
+async function herd(agents: AgentProcess[]): Promise<string[][]> {
+  return Promise.all(agents.map(agent => Promise.all(layout.layers.map(l => pullDigest(agent, l.digest)))));
+}
+
+const layerDigests = () => layout.layers.map(l => l.digest);
+const totalLayerBytes = () => layout.layers.reduce((sum, l) => sum + l.size, 0);
+
+async function originBytesOf(agents: AgentProcess[]): Promise<number> {
+  let sum = 0;
+  for (const agent of agents) sum += await agent.metric("peerpull_origin_bytes_total");
+  return sum;
+}
+
+it("four agents pulling at once: exact bytes, each layer served by the registry about once, the rest from peers", async () => {
+  const { tracker, url } = await startTracker();
+  teardown.add(() => tracker.close(100));
+  const agents = await Promise.all([0, 1, 2, 3].map(() => swarmAgent(url)));
+  const mark = await registry.mark();
+
+  const got = await herd(agents);
+
+  for (const digests of got) expect(digests).toEqual(layerDigests());
+  const gets = await registry.blobGets(mark);
+  let registryBytes = 0;
+  for (const layer of layout.layers) {
+    const served = gets.get(layer.digest)?.bytes ?? 0;
+    registryBytes += served;
+    expect(served).toBeGreaterThanOrEqual(layer.size);
+    expect(served).toBeLessThanOrEqual(layer.size * 1.25);
+  }
+  const peerBytes = await Promise.all(agents.map(a => a.metric("peerpull_peer_download_bytes_total")));
+  const uploaded = await Promise.all(agents.map(a => a.metric("peerpull_peer_upload_bytes_total")));
+  const origin = await originBytesOf(agents);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  console.log(
+    JSON.stringify({ layerBytes: totalLayerBytes(), registryBytes, origin, peerBytes, uploaded }, null, 0),
+  );
+  expect(origin).toBe(registryBytes);
+  expect(sum(peerBytes)).toBeGreaterThanOrEqual(2 * totalLayerBytes());
+  expect(sum(uploaded)).toBeGreaterThanOrEqual(sum(peerBytes));
+  for (const agent of agents) expect(await agent.metric("peerpull_fallback_total")).toBe(0);
+});
+
+/** Forwards to a peer port and flips one byte in every piece body. */
+async function startCorruptingProxy(target: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const upstream = httpRequest(`${target}${req.url}`, { headers: req.headers }, up => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      let first = true;
+      up.on("data", (chunk: Buffer) => {
+        if (first && req.url?.includes("/pieces/")) chunk[0] ^= 0xff;
+        first = false;
+        res.write(chunk);
+      });
+      up.on("end", () => res.end());
+      up.on("error", () => res.destroy());
+    });
+    upstream.on("error", () => res.destroy());
+    upstream.end();
+  });
+  server.listen(0, "127.0.0.1");
+  await new Promise(resolve => server.once("listening", resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+it("a peer serving corrupt pieces is banned and the pulls still complete with the exact bytes", async () => {
+  const { tracker, url } = await startTracker();
+  teardown.add(() => tracker.close(100));
+  const proxyPort = await freePort();
+  const bad = await swarmAgent(url, ["--peer-advertise", `127.0.0.1:${proxyPort}`]);
+  // The bad peer holds the whole image first, so the others can only get pieces from it (or the origin).
+  expect(await herd([bad])).toEqual([layerDigests()]);
+  const { server } = await startCorruptingProxy(bad.peerUrl);
+  teardown.add(() => new Promise<void>(resolve => server.close(() => resolve())));
+  // startCorruptingProxy picked its own port: re-listen on the advertised one.
+  await new Promise<void>(resolve => server.close(() => resolve()));
+  server.listen(proxyPort, "127.0.0.1");
+  await new Promise(resolve => server.once("listening", resolve));
+
+  const good = await Promise.all([swarmAgent(url), swarmAgent(url)]);
+  const got = await herd(good);
+
+  for (const digests of got) expect(digests).toEqual(layerDigests());
+  const failures = await Promise.all(good.map(a => a.metric("peerpull_piece_verify_failures_total")));
+  expect(failures.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+});
+
+it("with the tracker down from the start, every pull completes from the origin", async () => {
+  const deadTracker = `http://127.0.0.1:${await freePort()}`;
+  const agents = await Promise.all([0, 1, 2].map(() => swarmAgent(deadTracker)));
+  const got = await herd(agents);
+  for (const digests of got) expect(digests).toEqual(layerDigests());
+  for (const agent of agents)
+    expect(await agent.metric("peerpull_fallback_total", { reason: "tracker" })).toBe(layout.layers.length);
+});
