@@ -4,6 +4,7 @@
  * layer about once, the rest moves between peers; a peer serving corrupt pieces is banned; with the
  * tracker down every pull still completes from the origin.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest, Server } from "node:http";
@@ -13,7 +14,7 @@ import pino from "pino";
 import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
 import { freePort, tempDir, removeDir, Teardown } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
-import { AgentProcess, startAgent } from "../hack/testenv/agent";
+import { AGENT_BIN, AgentProcess, startAgent } from "../hack/testenv/agent";
 import { createTracker, Tracker } from "../tracker/src/tracker";
 
 jest.setTimeout(180_000);
@@ -176,4 +177,56 @@ it("with the tracker down from the start, every pull completes from the origin",
   for (const digests of got) expect(digests).toEqual(layerDigests());
   for (const agent of agents)
     expect(await agent.metric("peerpull_fallback_total", { reason: "tracker" })).toBe(layout.layers.length);
+});
+
+describe("faults mid-swarm (node rate limit 6 MiB/s so the herd takes a few seconds)", () => {
+  const slow = ["--ratelimit", "6M"];
+
+  it("a peer killed mid-transfer: the others end with the exact bytes", async () => {
+    const { tracker, url } = await startTracker();
+    teardown.add(() => tracker.close(100));
+    const agents = await Promise.all([0, 1, 2, 3].map(() => swarmAgent(url, slow)));
+    const [victim, ...rest] = agents;
+    const doomed = herd([victim]).catch(() => undefined);
+    const pulls = herd(rest);
+    await new Promise(resolve => setTimeout(resolve, 1_000));
+    await victim.crash();
+    await doomed;
+    for (const digests of await pulls) expect(digests).toEqual(layerDigests());
+  });
+
+  it("the tracker killed mid-swarm: every pull completes with the exact bytes", async () => {
+    const { tracker, url } = await startTracker();
+    const agents = await Promise.all([0, 1, 2].map(() => swarmAgent(url, slow)));
+    const pulls = herd(agents);
+    await new Promise(resolve => setTimeout(resolve, 1_000));
+    await tracker.close(0);
+    for (const digests of await pulls) expect(digests).toEqual(layerDigests());
+  });
+});
+
+it("--tracker without a usable peer token file is a config error (exit 2)", async () => {
+  const dir = await tempDir("swarm-badtoken");
+  teardown.add(() => removeDir(dir));
+  const short = join(dir, "short");
+  await writeFile(short, "too-short\n");
+  const cases = [[], ["--peer-token-file", short], ["--peer-token-file", join(dir, "missing")]];
+  for (const extra of cases) {
+    const result = spawnSync(
+      process.execPath,
+      [
+        AGENT_BIN,
+        "--upstream",
+        "registry.test=http://127.0.0.1:9",
+        "--tracker",
+        "http://127.0.0.1:9",
+        "--cache-dir",
+        dir,
+        ...extra,
+      ],
+      { encoding: "utf8", timeout: 15_000 },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("--peer-token-file");
+  }
 });
