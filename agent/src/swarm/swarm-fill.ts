@@ -21,6 +21,8 @@ import type { BlobWriter } from "../cache/blob-store";
 import type { PartialBlob, PartialStore } from "../cache/partial-store";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import type { PeerApi } from "./peer-client";
+import { InOrderFeeder } from "./in-order-feeder";
+import { intoPieces } from "./piece-chunks";
 import { PeerView, pickPieces, PieceRequest } from "./piece-picker";
 import type { SwarmBook } from "./swarm-book";
 import type { TrackerApi } from "./tracker-client";
@@ -61,9 +63,7 @@ export class SwarmDownload {
   private originBusy = false;
   private stopping = false;
   private fallbackReason?: string;
-  private fed = 0;
-  private feeding?: Promise<void>;
-  private feedError?: Error;
+  private feeder!: InOrderFeeder;
   private lastProgress = 0;
   private lastAnnounce = 0;
   private announcing?: Promise<void>;
@@ -91,7 +91,7 @@ export class SwarmDownload {
       if (joined) await this.loop();
       await this.settleTasks();
       if (this.fallbackReason) await this.fallback(this.fallbackReason);
-      await this.feedAll();
+      await this.feeder.finish();
       await this.writer.commit();
       book.finished(this.digest, { size: this.request.size });
       await this.partial.abort();
@@ -116,6 +116,17 @@ export class SwarmDownload {
     }
     this.have = this.partial.have;
     this.count = pieceCount(this.request.size, pieceSize);
+    const partial = this.partial;
+    this.feeder = new InOrderFeeder(
+      this.writer,
+      {
+        have: () => this.have,
+        span: index => pieceSpan(index, this.request.size, pieceSize),
+        read: (start, end) => partial.readRange(start, end),
+      },
+      this.count,
+      () => this.wake(),
+    );
     this.deps.book.downloading(this.partial);
   }
 
@@ -143,7 +154,7 @@ export class SwarmDownload {
   private async loop(): Promise<void> {
     this.lastProgress = this.now();
     while (!this.have.isComplete()) {
-      if (this.feedError) throw this.feedError;
+      if (this.feeder.error) throw this.feeder.error;
       if (this.now() - this.lastProgress > this.deps.stallTimeoutMs) {
         this.fallbackReason = "stall";
         break;
@@ -155,7 +166,7 @@ export class SwarmDownload {
       this.startOrigin();
       this.startPeers();
       this.maybeAnnounce();
-      this.feed();
+      this.feeder.kick();
       await new Promise<void>(resolve => {
         const timer = setTimeout(resolve, POLL_MS);
         this.wakeUp = () => {
@@ -207,7 +218,7 @@ export class SwarmDownload {
       }
   }
 
-  /** Pieces first..end-1 from the origin in one Range stream; stops when the lease no longer covers the next one. */
+  /** Pieces first..end-1 from the origin in one Range stream. */
   private async originRun(first: number, end: number, leased: boolean): Promise<void> {
     const { size } = this.request;
     const pieceSize = this.partial.pieceSize;
@@ -216,30 +227,15 @@ export class SwarmDownload {
       end: pieceSpan(end - 1, size, pieceSize).end,
     };
     const { upstream, repo, digest, credentials } = this.request;
-    let piece = first;
-    let parts: Buffer[] = [];
-    let got = 0;
-    for await (const chunk of this.deps.client.blob(upstream, repo, digest, credentials, span)) {
-      for (let at = 0; at < chunk.length; ) {
-        const want = pieceSpan(piece, size, pieceSize);
-        const take = Math.min(chunk.length - at, want.end - want.start + 1 - got);
-        parts.push(chunk.subarray(at, at + take));
-        got += take;
-        at += take;
-        if (got < want.end - want.start + 1) continue;
-        const data = Buffer.concat(parts, got);
-        parts = [];
-        got = 0;
-        if (!this.have.has(piece)) {
-          this.myHashes[piece] = sha256Hex(data);
-          this.hashes.set(piece, this.myHashes[piece]);
-          await this.store(piece, data);
-          if (leased) await this.announce({}).catch(() => undefined);
-        }
-        piece++;
-        const stop = leased && (this.stopping || !this.inLease(piece) || this.have.has(piece));
-        if (piece >= end || stop) return;
+    const chunks = this.deps.client.blob(upstream, repo, digest, credentials, span);
+    for await (const { index, data } of intoPieces(chunks, first, end, size, pieceSize)) {
+      if (!this.have.has(index)) {
+        this.myHashes[index] = sha256Hex(data);
+        this.hashes.set(index, this.myHashes[index]);
+        await this.store(index, data);
+        if (leased) await this.announce({}).catch(() => undefined);
       }
+      if (leased && this.stopping) return;
     }
   }
 
@@ -304,40 +300,8 @@ export class SwarmDownload {
     this.have.set(piece);
     this.lastProgress = this.now();
     this.dirty = true;
-    this.feed();
+    this.feeder.kick();
     this.wake();
-  }
-
-  /** Writes contiguous pieces to the client's writer in order, one chain at a time. */
-  private feed(): void {
-    if (this.feeding || this.feedError) return;
-    if (this.fed >= this.count || !this.have.has(this.fed)) return;
-    this.feeding = (async () => {
-      while (this.fed < this.count && this.have.has(this.fed)) {
-        const span = pieceSpan(this.fed, this.request.size, this.partial.pieceSize);
-        const chunks: Buffer[] = [];
-        for await (const chunk of this.partial.readRange(span.start, span.end)) chunks.push(chunk as Buffer);
-        await this.writer.write(Buffer.concat(chunks));
-        this.fed++;
-      }
-    })()
-      .catch(err => {
-        this.feedError = err instanceof Error ? err : new Error(String(err));
-      })
-      .finally(() => {
-        this.feeding = undefined;
-        this.wake();
-      });
-  }
-
-  private async feedAll(): Promise<void> {
-    for (let round = 0; round <= this.count + 1 && this.fed < this.count; round++) {
-      this.feed();
-      await this.feeding;
-      if (this.feedError) throw this.feedError;
-    }
-    if (this.fed < this.count)
-      throw new Error(`${this.digest}: ${this.count - this.fed} pieces never arrived`);
   }
 
   /** The rest from the origin: every run of missing pieces in one Range request each. */

@@ -1,0 +1,31 @@
+/** Cuts a byte stream that starts at piece `first` into whole pieces `first`..`end - 1`. No I/O. */
+import { pieceSpan } from "../../../protocol/pieces";
+
+export async function* intoPieces(
+  chunks: AsyncIterable<Buffer>,
+  first: number,
+  end: number,
+  size: number,
+  pieceSize: number,
+): AsyncGenerator<{ index: number; data: Buffer }> {
+  let index = first;
+  let parts: Buffer[] = [];
+  let got = 0;
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; ) {
+      if (index >= end) throw new Error(`stream runs past piece ${end - 1}`);
+      const span = pieceSpan(index, size, pieceSize);
+      const length = span.end - span.start + 1;
+      const take = Math.min(chunk.length - at, length - got);
+      parts.push(chunk.subarray(at, at + take));
+      got += take;
+      at += take;
+      if (got < length) continue;
+      const data = Buffer.concat(parts, got);
+      parts = [];
+      got = 0;
+      yield { index: index++, data };
+    }
+  }
+  if (index < end) throw new Error(`stream ended inside piece ${index} (wanted up to ${end - 1})`);
+}
