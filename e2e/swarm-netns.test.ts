@@ -1,0 +1,85 @@
+/**
+ * The herd over a real network: 4 node namespaces behind a bridge (hack/netns), node and origin
+ * uploads shaped with tbf, the registry and the tracker in their own namespaces, one built agent per
+ * node with --tracker. Every node pulls the same 2-layer image at once. Needs root and iproute2;
+ * reports itself skipped otherwise.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { AGENT_BIN, startSwarmCluster, SwarmCluster, TRACKER_BIN } from "../hack/netns/cluster";
+import { httpIn } from "../hack/netns/netns";
+import { buildImage, OciLayout } from "../hack/testenv/oci-image";
+import { parsePromText } from "../hack/testenv/prom-text";
+
+function netnsUsable(): boolean {
+  try {
+    return process.getuid?.() === 0 && execFileSync("ip", ["netns", "list"]).length >= 0;
+  } catch {
+    return false;
+  }
+}
+
+const describeNetns =
+  netnsUsable() && existsSync(AGENT_BIN) && existsSync(TRACKER_BIN) ? describe : describe.skip;
+jest.setTimeout(180_000);
+
+describeNetns("swarm herd in 4 node namespaces (200 Mbit/s uploads)", () => {
+  let cluster: SwarmCluster;
+  let image: OciLayout;
+
+  beforeAll(async () => {
+    cluster = await startSwarmCluster({
+      nodes: 4,
+      shapeMbit: 200,
+      agentArgs: ["--p2p-piece-bytes", "1M", "--stall-timeout", "10s"],
+    });
+    image = await buildImage({ layers: [9 * 1024 * 1024, 10 * 1024 * 1024] });
+    await cluster.pushImage(image, "team/app", "v1");
+  });
+  afterAll(async () => {
+    await image?.remove();
+    await cluster?.stop();
+  });
+
+  it("every node gets the exact bytes, the origin serves each layer once, the rest moves between peers", async () => {
+    const mark = await cluster.registry.mark();
+    const started = Date.now();
+    const pulls = cluster.agents.map(agent =>
+      Promise.all(
+        image.layers.map(async layer => {
+          const url = `${agent.url}/v2/${cluster.registry.host}/team/app/blobs/${layer.digest}`;
+          const { stdout } = await cluster.network.exec(
+            agent.node.ns,
+            "bash",
+            ["-c", `set -o pipefail; curl -sSf --max-time 120 '${url}' | sha256sum`],
+            { timeoutMs: 130_000 },
+          );
+          return "sha256:" + stdout.split(" ")[0];
+        }),
+      ),
+    );
+    const got = await Promise.all(pulls);
+    const seconds = (Date.now() - started) / 1000;
+
+    for (const digests of got) expect(digests).toEqual(image.layers.map(l => l.digest));
+    const gets = await cluster.registry.blobGets(mark);
+    const served = image.layers.map(l => gets.get(l.digest)?.bytes ?? 0);
+    const peerBytes: number[] = [];
+    for (const agent of cluster.agents) {
+      const metrics = await httpIn(cluster.network, agent.node.ns, `${agent.peerUrl}/metrics`, {
+        keepBody: true,
+      });
+      const samples = parsePromText(metrics.body);
+      peerBytes.push(
+        samples.filter(s => s.name === "peerpull_peer_download_bytes_total").reduce((a, s) => a + s.value, 0),
+      );
+    }
+    const layerBytes = image.layers.reduce((a, l) => a + l.size, 0);
+    console.log(JSON.stringify({ layerBytes, served, peerBytes, seconds }));
+    image.layers.forEach((layer, i) => {
+      expect(served[i]).toBeGreaterThanOrEqual(layer.size);
+      expect(served[i]).toBeLessThanOrEqual(layer.size * 1.05);
+    });
+    expect(peerBytes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3 * layerBytes);
+  });
+});
