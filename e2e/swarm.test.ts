@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -89,6 +89,20 @@ async function herd(agents: AgentProcess[]): Promise<string[][]> {
 
 const layerDigests = () => layout.layers.map(l => l.digest);
 const totalLayerBytes = () => layout.layers.reduce((sum, l) => sum + l.size, 0);
+
+/** Digests of the blobs in an agent's cache, each re-hashed from its file. */
+async function cachedDigests(agent: AgentProcess): Promise<string[]> {
+  const dir = join(agent.cacheDir, "blobs", "sha256");
+  const out: string[] = [];
+  for (const name of await readdir(dir)) {
+    const hex = createHash("sha256")
+      .update(await readFile(join(dir, name)))
+      .digest("hex");
+    expect(hex).toBe(name);
+    out.push(`sha256:${hex}`);
+  }
+  return out.sort();
+}
 
 async function originBytesOf(agents: AgentProcess[]): Promise<number> {
   let sum = 0;
@@ -182,17 +196,19 @@ it("with the tracker down from the start, every pull completes from the origin",
 describe("faults mid-swarm (node rate limit 6 MiB/s so the herd takes a few seconds)", () => {
   const slow = ["--ratelimit", "6M"];
 
-  it("a peer killed mid-transfer: the others end with the exact bytes", async () => {
+  it("the lease holder (first to join) killed mid-transfer: the others end with the exact bytes, caches clean", async () => {
     const { tracker, url } = await startTracker();
     teardown.add(() => tracker.close(100));
     const agents = await Promise.all([0, 1, 2, 3].map(() => swarmAgent(url, slow)));
     const [victim, ...rest] = agents;
     const doomed = herd([victim]).catch(() => undefined);
+    await new Promise(resolve => setTimeout(resolve, 300));
     const pulls = herd(rest);
     await new Promise(resolve => setTimeout(resolve, 1_000));
     await victim.crash();
     await doomed;
     for (const digests of await pulls) expect(digests).toEqual(layerDigests());
+    for (const agent of rest) expect(await cachedDigests(agent)).toEqual([...layerDigests()].sort());
   });
 
   it("the tracker killed mid-swarm: every pull completes with the exact bytes", async () => {
