@@ -55,9 +55,14 @@ async function startTracker(): Promise<{ tracker: Tracker; url: string }> {
   return { tracker, url: `http://127.0.0.1:${address.port}` };
 }
 
-async function swarmAgent(trackerUrl: string, extra: string[] = []): Promise<AgentProcess> {
+async function swarmAgent(
+  trackerUrl: string,
+  extra: string[] = [],
+  cacheDir?: string,
+): Promise<AgentProcess> {
   const agent = await startAgent({
     upstreams: [`${UPSTREAM}=${registry.url}`],
+    cacheDir,
     args: [
       "--tracker",
       trackerUrl,
@@ -191,6 +196,23 @@ it("with the tracker down from the start, every pull completes from the origin",
   for (const digests of got) expect(digests).toEqual(layerDigests());
   for (const agent of agents)
     expect(await agent.metric("peerpull_fallback_total", { reason: "tracker" })).toBe(layout.layers.length);
+});
+
+it("a restarted agent re-announces its cache: a new node gets every layer from it, none from the origin", async () => {
+  const { tracker, url } = await startTracker();
+  teardown.add(() => tracker.close(100));
+  const cacheDir = await tempDir("swarm-seed-cache");
+  teardown.add(() => removeDir(cacheDir));
+  const first = await swarmAgent(url, [], cacheDir);
+  expect(await herd([first])).toEqual([layerDigests()]);
+  await first.stop();
+  await swarmAgent(url, [], cacheDir); // announces the cached layers on start
+  const mark = await registry.mark();
+  const newcomer = await swarmAgent(url);
+  expect(await herd([newcomer])).toEqual([layerDigests()]);
+  const gets = await registry.blobGets(mark);
+  for (const digest of layerDigests()) expect(gets.get(digest)).toBeUndefined();
+  expect(await newcomer.metric("peerpull_peer_download_bytes_total")).toBe(totalLayerBytes());
 });
 
 describe("faults mid-swarm (node rate limit 6 MiB/s so the herd takes a few seconds)", () => {

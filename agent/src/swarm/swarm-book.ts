@@ -10,7 +10,7 @@ const MAX_SEEDS = 10_000;
 export class SwarmBook {
   private readonly pieceSizes = new Map<string, number>();
   private readonly partials = new Map<string, PartialBlob>();
-  private readonly seeds = new Map<string, number>();
+  private readonly seeds = new Map<string, { size: number; hashes?: Record<number, string> }>();
 
   constructor(readonly minPieceSize: number) {}
 
@@ -29,21 +29,27 @@ export class SwarmBook {
   }
 
   /** The download ended (committed to the cache or abandoned). */
-  finished(digest: string, seeding: { size: number } | undefined): void {
+  finished(digest: string, seeding: { size: number; hashes?: Record<number, string> } | undefined): void {
     this.partials.delete(digest);
     if (!seeding) return;
     this.seeds.delete(digest);
-    this.seeds.set(digest, seeding.size);
+    this.seeds.set(digest, seeding);
     if (this.seeds.size > MAX_SEEDS) this.seeds.delete(this.seeds.keys().next().value as string);
   }
 
   /** Blobs to re-announce as complete on the heartbeat. */
-  seeding(): { digest: string; size: number; pieceSize: number }[] {
-    return [...this.seeds].map(([digest, size]) => ({
+  seeding(): { digest: string; size: number; pieceSize: number; hashes?: Record<number, string> }[] {
+    return [...this.seeds].map(([digest, seed]) => ({
       digest,
-      size,
-      pieceSize: this.pieceSizeOf(digest, size),
+      ...seed,
+      pieceSize: this.pieceSizeOf(digest, seed.size),
     }));
+  }
+
+  /** Remembers the piece hashes of a seed (computed from the cached blob). */
+  setSeedHashes(digest: string, hashes: Record<number, string>): void {
+    const seed = this.seeds.get(digest);
+    if (seed) seed.hashes = hashes;
   }
 
   forgetSeed(digest: string): void {

@@ -93,7 +93,10 @@ export class SwarmDownload {
       if (this.fallbackReason) await this.fallback(this.fallbackReason);
       await this.feeder.finish();
       await this.writer.commit();
-      book.finished(this.digest, { size: this.request.size });
+      const hashes: Record<number, string> = {};
+      for (const [piece, hash] of this.hashes) hashes[piece] = hash;
+      const all = this.hashes.size === this.count;
+      book.finished(this.digest, { size: this.request.size, hashes: all ? hashes : undefined });
       await this.partial.abort();
       await this.announce({ complete: true, wantLease: false }).catch(() => undefined);
     } catch (err) {

@@ -15,7 +15,9 @@ import { createPeerApi } from "../http/peer-api";
 import type { PeerRoute } from "../http/peer-server";
 import type { AgentMetrics } from "../metrics";
 import type { UpstreamClient } from "../upstream/upstream-client";
+import { Bitfield, sha256Hex } from "../../../protocol/pieces";
 import { PeerClient } from "./peer-client";
+import { intoPieces } from "./piece-chunks";
 import { SwarmBook } from "./swarm-book";
 import { SwarmDownload } from "./swarm-fill";
 import { TrackerClient } from "./tracker-client";
@@ -82,19 +84,23 @@ export async function createSwarmNode(
   const announceSeeds = async () => {
     for (const seed of book.seeding().slice(0, 1_000)) {
       const count = Math.ceil(seed.size / seed.pieceSize);
-      const have = Buffer.alloc(Math.ceil(count / 8), 0xff);
-      if (count % 8) have[have.length - 1] = (0xff << (8 - (count % 8))) & 0xff;
-      if (!(await deps.store.stat(seed.digest))) {
-        book.forgetSeed(seed.digest);
+      let hashes = seed.hashes;
+      try {
+        hashes ??= await pieceHashesOf(deps.store, seed.digest, seed.size, seed.pieceSize);
+      } catch {
+        book.forgetSeed(seed.digest); // evicted or unreadable
         continue;
       }
+      book.setSeedHashes(seed.digest, hashes);
       await tracker!
         .announce({
-          ...seed,
+          digest: seed.digest,
+          size: seed.size,
+          pieceSize: seed.pieceSize,
           peerId,
           address,
-          have: have.toString("base64"),
-          pieceHashes: {},
+          have: Bitfield.full(count).encode(),
+          pieceHashes: hashes,
           complete: true,
           wantLease: false,
           releaseLease: false,
@@ -136,6 +142,15 @@ export async function createSwarmNode(
       if (tracker) {
         heartbeat = setInterval(() => void announceSeeds(), SEED_HEARTBEAT_MS);
         heartbeat.unref();
+        // On start: every cached blob big enough for the swarm is seeded again (DESIGN 2.3).
+        void deps.store
+          .list()
+          .then(blobs => {
+            for (const blob of blobs)
+              if (blob.size >= config.swarm.minBlobBytes) book.finished(blob.digest, { size: blob.size });
+            return announceSeeds();
+          })
+          .catch(err => deps.log.warn({ err }, "announcing the cache failed"));
       }
     },
     async close() {
@@ -145,6 +160,25 @@ export async function createSwarmNode(
       await peers.close();
     },
   };
+}
+
+/** sha256 of every piece of a cached blob, read once from the cache. */
+async function pieceHashesOf(
+  store: BlobStore,
+  digest: string,
+  size: number,
+  pieceSize: number,
+): Promise<Record<number, string>> {
+  const hashes: Record<number, string> = {};
+  const stream = await store.open(digest);
+  try {
+    const count = Math.ceil(size / pieceSize);
+    for await (const { index, data } of intoPieces(stream, 0, count, size, pieceSize))
+      hashes[index] = sha256Hex(data);
+  } finally {
+    stream.destroy();
+  }
+  return hashes;
 }
 
 /** A wildcard bind address is not reachable: use the first non-internal IPv4 address instead. */
