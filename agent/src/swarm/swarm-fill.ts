@@ -15,7 +15,7 @@ import {
   sha256Hex,
   verifyPiece,
 } from "../../../protocol/pieces";
-import type { AnnounceRequest, AnnounceResponse, PieceRange } from "../../../protocol/tracker-api";
+import type { AnnounceRequest, AnnounceResponse } from "../../../protocol/tracker-api";
 import type { BlobRequest } from "../blobs/blob-source";
 import type { BlobWriter } from "../cache/blob-store";
 import type { PartialBlob, PartialStore } from "../cache/partial-store";
@@ -23,8 +23,9 @@ import type { UpstreamClient } from "../upstream/upstream-client";
 import type { PeerApi } from "./peer-client";
 import { InOrderFeeder } from "./in-order-feeder";
 import { intoPieces } from "./piece-chunks";
-import { PeerView, pickPieces, PieceRequest } from "./piece-picker";
+import { pickPieces, PieceRequest } from "./piece-picker";
 import type { SwarmBook } from "./swarm-book";
+import { missingRuns, SwarmView } from "./swarm-view";
 import type { TrackerApi } from "./tracker-client";
 
 export interface SwarmFillDeps {
@@ -52,12 +53,7 @@ export class SwarmDownload {
   private partial!: PartialBlob;
   private have!: Bitfield;
   private count = 0;
-  private readonly hashes = new Map<number, string>();
-  private readonly myHashes: Record<number, string> = {};
-  private peers: (PeerView & { address: string })[] = [];
-  private readonly banned = new Set<string>();
-  private readonly failures = new Map<string, number>();
-  private leases: PieceRange[] = [];
+  private view!: SwarmView;
   private inFlight: (PieceRequest & { startedMs: number })[] = [];
   private readonly tasks = new Set<Promise<void>>();
   private originBusy = false;
@@ -93,10 +89,7 @@ export class SwarmDownload {
       if (this.fallbackReason) await this.fallback(this.fallbackReason);
       await this.feeder.finish();
       await this.writer.commit();
-      const hashes: Record<number, string> = {};
-      for (const [piece, hash] of this.hashes) hashes[piece] = hash;
-      const all = this.hashes.size === this.count;
-      book.finished(this.digest, { size: this.request.size, hashes: all ? hashes : undefined });
+      book.finished(this.digest, { size: this.request.size, hashes: this.view.allHashes() });
       await this.partial.abort();
       await this.announce({ complete: true, wantLease: false }).catch(() => undefined);
     } catch (err) {
@@ -119,6 +112,7 @@ export class SwarmDownload {
     }
     this.have = this.partial.have;
     this.count = pieceCount(this.request.size, pieceSize);
+    this.view = new SwarmView(this.count, PEER_FAILURES_BEFORE_BAN);
     const partial = this.partial;
     this.feeder = new InOrderFeeder(
       this.writer,
@@ -162,7 +156,7 @@ export class SwarmDownload {
         this.fallbackReason = "stall";
         break;
       }
-      if (this.leases.length === 0 && this.peers.length > 0 && this.peers.every(p => p.banned)) {
+      if (this.view.noUsablePeer()) {
         this.fallbackReason = "no-peers";
         break;
       }
@@ -198,13 +192,9 @@ export class SwarmDownload {
     await Promise.allSettled([...this.tasks, this.announcing]);
   }
 
-  private inLease(piece: number): boolean {
-    return this.leases.some(r => piece >= r.start && piece < r.end);
-  }
-
   private startOrigin(): void {
     if (this.originBusy || this.stopping) return;
-    for (const range of this.leases)
+    for (const range of this.view.leases)
       for (let piece = range.start; piece < range.end; piece++) {
         if (this.have.has(piece)) continue;
         this.originBusy = true;
@@ -233,8 +223,7 @@ export class SwarmDownload {
     const chunks = this.deps.client.blob(upstream, repo, digest, credentials, span);
     for await (const { index, data } of intoPieces(chunks, first, end, size, pieceSize)) {
       if (!this.have.has(index)) {
-        this.myHashes[index] = sha256Hex(data);
-        this.hashes.set(index, this.myHashes[index]);
+        this.view.fetchedFromOrigin(index, sha256Hex(data));
         await this.store(index, data);
         if (leased) await this.announce({}).catch(() => undefined);
       }
@@ -246,9 +235,9 @@ export class SwarmDownload {
     if (this.stopping) return;
     const picks = pickPieces({
       pieceCount: this.count,
-      needed: piece => !this.have.has(piece) && !this.inLease(piece),
-      hashKnown: piece => this.hashes.has(piece),
-      peers: this.peers,
+      needed: piece => !this.have.has(piece) && !this.view.inLease(piece),
+      hashKnown: piece => this.view.hashes.has(piece),
+      peers: this.view.peers,
       inFlight: this.inFlight,
       maxPerPeer: this.deps.maxPerPeer ?? 4,
       maxTotal: this.deps.maxTotal ?? 16,
@@ -267,7 +256,7 @@ export class SwarmDownload {
   }
 
   private async fetchFromPeer(pick: PieceRequest): Promise<void> {
-    const peer = this.peers.find(p => p.id === pick.peerId);
+    const peer = this.view.peers.find(p => p.id === pick.peerId);
     if (!peer) return;
     const span = pieceSpan(pick.piece, this.request.size, this.partial.pieceSize);
     const length = span.end - span.start + 1;
@@ -276,26 +265,19 @@ export class SwarmDownload {
       await this.deps.limiter.take(length);
       data = await this.deps.peers.piece(peer.address, this.digest, pick.piece, length);
     } catch (err) {
-      const failures = (this.failures.get(peer.id) ?? 0) + 1;
-      this.failures.set(peer.id, failures);
-      if (failures >= PEER_FAILURES_BEFORE_BAN) this.ban(peer.id);
+      this.view.peerFailed(peer.id);
       this.deps.log.debug({ digest: this.digest, peer: peer.id, err }, "peer piece failed");
       return;
     }
     this.deps.counters.peerBytes(length);
-    const hash = this.hashes.get(pick.piece)!;
+    const hash = this.view.hashes.get(pick.piece)!;
     if (!verifyPiece(data, hash, pick.piece, this.request.size, this.partial.pieceSize)) {
       this.deps.counters.verifyFailure();
       this.deps.log.warn({ digest: this.digest, peer: peer.id, piece: pick.piece }, "bad piece: peer banned");
-      this.ban(peer.id);
+      this.view.ban(peer.id);
       return;
     }
     if (!this.have.has(pick.piece) && !this.stopping) await this.store(pick.piece, data);
-  }
-
-  private ban(peerId: string): void {
-    this.banned.add(peerId);
-    for (const peer of this.peers) if (peer.id === peerId) peer.banned = true;
   }
 
   private async store(piece: number, data: Buffer): Promise<void> {
@@ -316,16 +298,7 @@ export class SwarmDownload {
     );
     if (reason !== "tracker")
       void this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
-    for (let piece = 0; piece < this.count; ) {
-      if (this.have.has(piece)) {
-        piece++;
-        continue;
-      }
-      let end = piece;
-      while (end < this.count && !this.have.has(end)) end++;
-      await this.originRun(piece, end, false);
-      piece = end;
-    }
+    for (const run of missingRuns(this.have)) await this.originRun(run.start, run.end, false);
   }
 
   private maybeAnnounce(): void {
@@ -347,8 +320,6 @@ export class SwarmDownload {
   private async announceOnce(flags: Partial<AnnounceRequest>): Promise<AnnounceResponse> {
     this.dirty = false;
     this.lastAnnounce = this.now();
-    const pieceHashes: Record<number, string> = {};
-    for (const [piece, hash] of Object.entries(this.myHashes)) pieceHashes[Number(piece)] = hash;
     const res = await this.deps.tracker.announce({
       digest: this.digest,
       size: this.request.size,
@@ -356,22 +327,13 @@ export class SwarmDownload {
       peerId: this.deps.peerId,
       address: this.deps.address,
       have: this.have.encode(),
-      pieceHashes,
+      pieceHashes: { ...this.view.myHashes },
       complete: this.have.isComplete(),
       wantLease: !this.stopping,
       releaseLease: false,
       ...flags,
     });
-    if (res.pieceSize !== this.partial.pieceSize) return res;
-    for (const [piece, hash] of Object.entries(res.pieceHashes))
-      if (!this.myHashes[Number(piece)]) this.hashes.set(Number(piece), hash);
-    this.leases = this.stopping ? [] : res.leases;
-    this.peers = res.peers.map(p => ({
-      id: p.peerId,
-      address: p.address,
-      have: Bitfield.decode(p.have, this.count),
-      banned: this.banned.has(p.peerId),
-    }));
+    if (res.pieceSize === this.partial.pieceSize) this.view.apply(res, !this.stopping);
     return res;
   }
 }

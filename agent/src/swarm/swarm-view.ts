@@ -1,0 +1,79 @@
+/**
+ * What one download knows of its swarm, from the tracker's answers and its own results: peers and
+ * their pieces, piece hashes, bans, its origin lease. Pure bookkeeping, no I/O.
+ */
+import { Bitfield } from "../../../protocol/pieces";
+import type { AnnounceResponse, PieceRange } from "../../../protocol/tracker-api";
+import type { PeerView } from "./piece-picker";
+
+export class SwarmView {
+  readonly hashes = new Map<number, string>();
+  /** Hashes of pieces this agent fetched from the origin (reported to the tracker). */
+  readonly myHashes: Record<number, string> = {};
+  peers: (PeerView & { address: string })[] = [];
+  leases: PieceRange[] = [];
+  private readonly banned = new Set<string>();
+  private readonly failures = new Map<string, number>();
+
+  constructor(
+    readonly pieceCount: number,
+    private readonly failuresBeforeBan: number,
+  ) {}
+
+  /** Takes in a tracker answer (for this piece size); `leases: false` drops any lease. */
+  apply(res: AnnounceResponse, keepLeases: boolean): void {
+    for (const [piece, hash] of Object.entries(res.pieceHashes))
+      if (!this.myHashes[Number(piece)]) this.hashes.set(Number(piece), hash);
+    this.leases = keepLeases ? res.leases : [];
+    this.peers = res.peers.map(p => ({
+      id: p.peerId,
+      address: p.address,
+      have: Bitfield.decode(p.have, this.pieceCount),
+      banned: this.banned.has(p.peerId),
+    }));
+  }
+
+  fetchedFromOrigin(piece: number, hash: string): void {
+    this.myHashes[piece] = hash;
+    this.hashes.set(piece, hash);
+  }
+
+  inLease(piece: number): boolean {
+    return this.leases.some(r => piece >= r.start && piece < r.end);
+  }
+
+  ban(peerId: string): void {
+    this.banned.add(peerId);
+    for (const peer of this.peers) if (peer.id === peerId) peer.banned = true;
+  }
+
+  /** A request to the peer failed; it is banned after a few failures. */
+  peerFailed(peerId: string): void {
+    const failures = (this.failures.get(peerId) ?? 0) + 1;
+    this.failures.set(peerId, failures);
+    if (failures >= this.failuresBeforeBan) this.ban(peerId);
+  }
+
+  /** No lease and every known peer banned: nothing in the swarm can help any more. */
+  noUsablePeer(): boolean {
+    return this.leases.length === 0 && this.peers.length > 0 && this.peers.every(p => p.banned);
+  }
+
+  /** Every piece hash, when all are known (a seed reports them). */
+  allHashes(): Record<number, string> | undefined {
+    if (this.hashes.size !== this.pieceCount) return undefined;
+    return Object.fromEntries(this.hashes);
+  }
+}
+
+/** Runs of pieces not in `have`, as [start, end) ranges. */
+export function missingRuns(have: Bitfield): PieceRange[] {
+  const runs: PieceRange[] = [];
+  for (let piece = 0; piece < have.pieceCount; piece++) {
+    if (have.has(piece)) continue;
+    const start = piece;
+    while (piece < have.pieceCount && !have.has(piece)) piece++;
+    runs.push({ start, end: piece });
+  }
+  return runs;
+}
