@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest, Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { AddressInfo, createServer as createNetServer, Socket } from "node:net";
 import { join } from "node:path";
 import pino from "pino";
 import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
@@ -187,6 +187,30 @@ it("a peer serving corrupt pieces is banned and the pulls still complete with th
   for (const digests of got) expect(digests).toEqual(layerDigests());
   const failures = await Promise.all(good.map(a => a.metric("peerpull_piece_verify_failures_total")));
   expect(failures.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+});
+
+it("a silent peer (accepts, never answers) is dropped and the pulls complete", async () => {
+  const { tracker, url } = await startTracker();
+  teardown.add(() => tracker.close(100));
+  const sockets = new Set<Socket>();
+  const silent = createNetServer(socket => sockets.add(socket));
+  silent.listen(0, "127.0.0.1");
+  await new Promise(resolve => silent.once("listening", resolve));
+  teardown.add(
+    () =>
+      new Promise<void>(resolve => {
+        for (const socket of sockets) socket.destroy();
+        silent.close(() => resolve());
+      }),
+  );
+  const port = (silent.address() as AddressInfo).port;
+  const seeder = await swarmAgent(url, ["--peer-advertise", `127.0.0.1:${port}`]);
+  expect(await herd([seeder])).toEqual([layerDigests()]);
+
+  const started = Date.now();
+  const got = await herd(await Promise.all([swarmAgent(url), swarmAgent(url)]));
+  for (const digests of got) expect(digests).toEqual(layerDigests());
+  expect(Date.now() - started).toBeLessThan(60_000);
 });
 
 it("with the tracker down from the start, every pull completes from the origin", async () => {
