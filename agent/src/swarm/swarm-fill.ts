@@ -333,7 +333,11 @@ export class SwarmDownload {
       releaseLease: false,
       ...flags,
     });
-    if (res.pieceSize === this.partial.pieceSize) this.view.apply(res, !this.stopping);
+    if (res.pieceSize !== this.partial.pieceSize) return res;
+    const before = JSON.stringify(this.view.leases);
+    this.view.apply(res, !this.stopping);
+    if (JSON.stringify(this.view.leases) !== before)
+      this.deps.log.debug({ digest: this.digest, leases: this.view.leases }, "origin lease changed");
     return res;
   }
 }
