@@ -2,11 +2,15 @@
  * `npm run demo`: the embedded default on this machine. A real docker-registry with a demo image,
  * N agents (one per simulated node, each with its own cache and ports), a herd of pulls through
  * them with skopeo, then a second round from cache; prints where every node's bytes came from.
- * With a tracker built (`build/peerpull-tracker.js`), agents join it and share pieces.
+ * A real tracker process (`build/peerpull-tracker.js`) runs the swarm: agents share pieces, so the
+ * registry serves each layer about once however many nodes pull.
  */
-import { startAgent, AgentProcess } from "../testenv/agent";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { startAgent, AgentProcess, AGENT_BIN } from "../testenv/agent";
 import { buildImage, clearSkopeoBlobInfoCache, pushImage } from "../testenv/oci-image";
-import { removeDir, Teardown, tempDir } from "../testenv/processes";
+import { freePort, removeDir, spawnLogged, Teardown, tempDir, waitForHttp } from "../testenv/processes";
 import { startRegistry } from "../testenv/registry";
 import { skopeoCopyToDir } from "../testenv/skopeo";
 
@@ -25,9 +29,23 @@ async function main(argv: string[]): Promise<void> {
     const pushed = await pushImage(layout, registry, "demo/app", "1");
     log(`registry ${registry.url} serves demo/app:1 (${pushed.digest})`);
 
+    const swarm = await startTracker(teardown);
+    log(`tracker ${swarm.url}`);
     const agents: AgentProcess[] = [];
     for (let i = 0; i < nodes; i++) {
-      const agent = await startAgent({ upstreams: [`${UPSTREAM}=${registry.url}`], args: ["--log-level", "info"] });
+      const agent = await startAgent({
+        upstreams: [`${UPSTREAM}=${registry.url}`],
+        args: [
+          "--log-level",
+          "info",
+          "--tracker",
+          swarm.url,
+          "--peer-token-file",
+          swarm.tokenFile,
+          "--p2p-piece-bytes",
+          "1M",
+        ],
+      });
       teardown.add(() => agent.stop());
       agents.push(agent);
       log(`node ${i + 1}: agent on ${agent.host}, metrics ${agent.peerUrl}/metrics`);
@@ -38,18 +56,42 @@ async function main(argv: string[]): Promise<void> {
       const started = Date.now();
       await Promise.all(agents.map(agent => pullThrough(agent, teardown)));
       const served = [...(await registry.blobGets(mark)).values()].reduce((sum, b) => sum + b.bytes, 0);
-      log(`${round}: ${nodes} pulls in ${Date.now() - started} ms; registry served ${(served / MiB).toFixed(1)} MiB of blobs`);
+      log(
+        `${round}: ${nodes} pulls in ${Date.now() - started} ms; registry served ${(served / MiB).toFixed(1)} MiB of blobs`,
+      );
     }
     for (const [i, agent] of agents.entries()) {
-      const [origin, peer, cache] = await Promise.all(
-        ["origin", "peer", "cache"].map(source => agent.metric("peerpull_blob_bytes_total", { source })),
+      const names = [
+        "peerpull_origin_bytes_total",
+        "peerpull_peer_download_bytes_total",
+        "peerpull_peer_upload_bytes_total",
+      ];
+      const [origin, peer, upload] = await Promise.all(names.map(name => agent.metric(name)));
+      log(
+        `node ${i + 1}: fetched ${mib(origin)} from the registry, ${mib(peer)} from peers; sent ${mib(upload)} to peers`,
       );
-      log(`node ${i + 1}: origin ${mib(origin)}, peer ${mib(peer)}, cache ${mib(cache)}`);
     }
-    log(`pull it yourself: skopeo copy --src-tls-verify=false docker://${agents[0].host}/${UPSTREAM}/demo/app:1 dir:/tmp/x`);
+    log(
+      `pull it yourself: skopeo copy --src-tls-verify=false docker://${agents[0].host}/${UPSTREAM}/demo/app:1 dir:/tmp/x`,
+    );
   } finally {
     await teardown.run();
   }
+}
+
+async function startTracker(teardown: Teardown): Promise<{ url: string; tokenFile: string }> {
+  const dir = await tempDir("demo-tracker");
+  teardown.add(() => removeDir(dir));
+  const tokenFile = join(dir, "peer-token");
+  await writeFile(tokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
+  const port = await freePort();
+  const bin = join(AGENT_BIN, "..", "peerpull-tracker.js");
+  const args = [bin, "--listen", `127.0.0.1:${port}`, "--peer-token-file", tokenFile, "--log-level", "warn"];
+  const tracker = await spawnLogged(process.execPath, args, { logPath: join(dir, "tracker.log") });
+  teardown.add(() => tracker.stop());
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/healthz`, { process: tracker, statuses: [200] });
+  return { url, tokenFile };
 }
 
 async function pullThrough(agent: AgentProcess, teardown: Teardown): Promise<void> {
