@@ -32,7 +32,3 @@ export function isDigest(text: string): boolean {
     return false;
   }
 }
-
-export function formatDigest(digest: Digest): string {
-  return `${digest.algorithm}:${digest.hex}`;
-}

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { countBlobGets, parseAccessLog, type BlobServed } from "../testenv/registry";
+import { countBlobGets, parseAccessLog, registryConfigLines, type BlobServed } from "../testenv/registry";
 import {
   removeDir,
   tempDir,
@@ -137,25 +137,7 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
 async function startRegistryIn(network: NetnsNetwork, dir: string): Promise<SwarmCluster["registry"]> {
   const root = join(dir, "registry");
   const host = `${network.registry.ip}:${REGISTRY_PORT}`;
-  const config = [
-    "version: 0.1",
-    "log:",
-    "  level: info",
-    "  formatter: json",
-    "  accesslog:",
-    "    disabled: false",
-    "storage:",
-    "  filesystem:",
-    `    rootdirectory: ${root}`,
-    "  cache:",
-    "    blobdescriptor: inmemory",
-    "http:",
-    `  addr: ${host}`,
-    `  secret: ${randomBytes(16).toString("hex")}`,
-    "health:",
-    "  storagedriver:",
-    "    enabled: false",
-  ];
+  const config = registryConfigLines(root, host);
   const configPath = join(dir, "registry.yml");
   await writeFile(configPath, config.join("\n") + "\n");
   const logPath = logIn(dir, "registry");

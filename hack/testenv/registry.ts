@@ -110,32 +110,40 @@ export async function htpasswdLine(user: string, password: string): Promise<stri
   return stdout.trim();
 }
 
+/**
+ * docker-registry config (as YAML lines): filesystem storage, JSON logs with the access log the blob
+ * counts are read from, deletes on, storage health checks off.
+ */
+export function registryConfigLines(rootDir: string, addr: string): string[] {
+  return [
+    "version: 0.1",
+    "log:",
+    "  level: info",
+    "  formatter: json",
+    "  accesslog:",
+    "    disabled: false",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${rootDir}`,
+    "  delete:",
+    "    enabled: true",
+    "  cache:",
+    "    blobdescriptor: inmemory",
+    "http:",
+    `  addr: ${addr}`,
+    `  secret: ${randomBytes(16).toString("hex")}`,
+    "health:",
+    "  storagedriver:",
+    "    enabled: false",
+  ];
+}
+
 export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {
   const dir = await tempDir("registry");
   let proc: ManagedProcess | undefined;
   try {
     const logPath = join(dir, "registry.log");
-    const lines = [
-      "version: 0.1",
-      "log:",
-      "  level: info",
-      "  formatter: json",
-      "  accesslog:",
-      "    disabled: false",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${join(dir, "data")}`,
-      "  delete:",
-      "    enabled: true",
-      "  cache:",
-      "    blobdescriptor: inmemory",
-      "http:",
-      "  addr: 127.0.0.1:0",
-      `  secret: ${randomBytes(16).toString("hex")}`,
-      "health:",
-      "  storagedriver:",
-      "    enabled: false",
-    ];
+    const lines = registryConfigLines(join(dir, "data"), "127.0.0.1:0");
     if (opts.auth) {
       const htpasswd = join(dir, "htpasswd");
       await writeFile(htpasswd, (await htpasswdLine(opts.auth.user, opts.auth.password)) + "\n");
