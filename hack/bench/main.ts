@@ -4,11 +4,13 @@
  */
 import { coldBench, memoryBench, serveBench } from "./agent-bench";
 import { BenchResult, emit, Scenario } from "./result";
+import { swarmBench } from "./swarm-bench";
 
 const scenarios: Record<string, Scenario> = {
   serve: serveBench,
   cold: coldBench,
   memory: memoryBench,
+  swarm: swarmBench,
   // Loaded on demand: it brings pepr, which logs on import.
   webhook: async args => (await import("./webhook")).webhookBench(args),
 };

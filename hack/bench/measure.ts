@@ -47,3 +47,12 @@ export async function resetPeakRss(pid: number): Promise<void> {
 }
 
 export const MiB = 1024 * 1024;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}

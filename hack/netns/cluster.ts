@@ -195,7 +195,10 @@ export const launchAgent: AgentLauncher = async (node, ctx) => {
     throw new Error(`${AGENT_BIN} is missing: run npm run build (or pass agents: false)`);
   const name = node.ns.split("-").pop()!;
   const cacheDir = join(ctx.dir, `cache-${name}`);
+  // PEERPULL_AGENT_NODE_ARGS: extra node flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const args = [
+    ...nodeArgs,
     AGENT_BIN,
     "--listen",
     `0.0.0.0:${AGENT_PORT}`,

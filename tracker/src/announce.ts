@@ -32,6 +32,9 @@ export function announce(
   options: AnnounceOptions,
   now: number,
 ): AnnounceResult {
+  // Members that went silent are gone before anything is decided: their pieces no longer count as
+  // held, so the lease policy hands those pieces to the living.
+  store.sweep(now, request.digest);
   const swarm = store.ensure(request.digest, request.size, request.pieceSize);
   if (swarm.size !== request.size)
     throw new TrackerError(

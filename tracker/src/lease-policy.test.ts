@@ -90,6 +90,11 @@ describe("decideLeases", () => {
       ],
     },
     {
+      name: "a lease with three unheld pieces is not split (the holder may be fetching two of them)",
+      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: i => i < 7 },
+      leases: [["a", 0, 10]],
+    },
+    {
       name: "a lease with one unheld piece is not split",
       input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: i => i !== 9 },
       leases: [["a", 0, 10]],
@@ -265,6 +270,35 @@ describe("herd of 10 joiners", () => {
     expect(response.leases[0].start).toBeGreaterThanOrEqual(stalled.start);
     expect(response.leases[0].end).toBeLessThanOrEqual(stalled.end);
     expect(store.get(DIGEST)!.leases.some(l => l.holder === stalled.holder)).toBe(false);
+    assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
+  });
+
+  it("a dead downloader's pieces count as held no longer: they are leased to the living", () => {
+    const store = new SwarmStore({ peerTtlMs: 600_000, leecherTtlMs: OPTIONS.leaseTimeoutMs });
+    announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, 0);
+    const fetched = emptyBitfield(PIECES);
+    for (let i = 0; i < 50; i++) setPiece(fetched, i);
+    announce(store, request("p1", PIECES, fetched), OPTIONS, 1_000);
+    // p2 joins while p1 is alive: p1's 50 pieces are for peers, not for the origin.
+    const early = announce(store, request("p2", PIECES, emptyBitfield(PIECES)), OPTIONS, 1_500).response;
+    expect(early.leases[0].start).toBeGreaterThanOrEqual(50);
+    // p1 dies (no announce); p2 keeps announcing with nothing new of p1's range.
+    const late = announce(
+      store,
+      request("p2", PIECES, emptyBitfield(PIECES)),
+      OPTIONS,
+      1_000 + OPTIONS.leaseTimeoutMs,
+    ).response;
+    expect(late.peers).toEqual([]);
+    expect(store.get(DIGEST)!.members.has("p1")).toBe(false);
+    const next = announce(
+      store,
+      request("p3", PIECES, emptyBitfield(PIECES)),
+      OPTIONS,
+      1_000 + OPTIONS.leaseTimeoutMs + 1,
+    ).response;
+    const leased = [...late.leases, ...next.leases];
+    expect(leased.some(l => l.start < 50)).toBe(true);
     assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
   });
 

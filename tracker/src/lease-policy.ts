@@ -2,10 +2,17 @@
  * Pure origin-lease policy (DESIGN 2.4): each piece is fetched from the origin by exactly one member.
  * The first member gets a contiguous run of every unleased, unheld piece; later members split the
  * largest remaining lease (they take its back half, which the holder, fetching front to back,
- * reaches last), up to `maxOriginStreams` live holders. A lease whose holder reported no new piece
+ * reaches last; only leases with 4+ unheld pieces are split), up to `maxOriginStreams` live holders. A lease whose holder reported no new piece
  * for `leaseTimeoutMs` expires and its unheld pieces go to another member.
  * One lease per holder, so "holders" and "origin streams" are the same count.
  */
+
+/**
+ * A holder keeps a couple of Range requests running ahead (the agent's origin pipeline), so a lease
+ * is split only when both halves get at least two pieces: the front ones the holder may already be
+ * fetching stay with it and no piece is fetched from the origin twice.
+ */
+const MIN_UNHELD_TO_SPLIT = 4;
 
 export interface Lease {
   holder: string;
@@ -104,7 +111,7 @@ function splitLargest(input: LeaseInput, live: Lease[], events: LeaseDecision["e
     const unheld = unheldIn(lease, input.isHeld);
     if (!best || unheld.length > best.unheld.length) best = { lease, unheld };
   }
-  if (!best || best.unheld.length < 2) return { leases: live, events };
+  if (!best || best.unheld.length < MIN_UNHELD_TO_SPLIT) return { leases: live, events };
   const cut = best.unheld[Math.floor(best.unheld.length / 2)];
   const shrunk: Lease = { ...best.lease, end: cut };
   const taken: Lease = {

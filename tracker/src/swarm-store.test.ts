@@ -25,6 +25,21 @@ describe("SwarmStore", () => {
     expect(store.get(DIGEST)).toBeUndefined();
   });
 
+  it("forgets a member still downloading after leecherTtl, a seeder only after peerTtl", () => {
+    const store = new SwarmStore({ peerTtlMs: 10_000, leecherTtlMs: 1_000 });
+    const swarm = store.ensure(DIGEST, 1000, 100);
+    store.upsertMember(swarm, member("leecher", 0));
+    store.upsertMember(swarm, { ...member("seeder", 0), complete: true });
+    expect(store.sweep(999)).toEqual({ peers: 0, swarms: 0 });
+    expect(store.sweep(1_000)).toEqual({ peers: 1, swarms: 0 });
+    expect([...swarm.members.keys()]).toEqual(["seeder"]);
+    expect(store.sweep(10_000)).toEqual({ peers: 1, swarms: 1 });
+  });
+
+  it("rejects a non-positive leecherTtl", () => {
+    expect(() => new SwarmStore({ peerTtlMs: 1000, leecherTtlMs: 0 })).toThrow(/leecherTtlMs/);
+  });
+
   it("sweeps one swarm only when asked to", () => {
     const store = new SwarmStore({ peerTtlMs: 1000 });
     store.upsertMember(store.ensure(DIGEST, 1000, 100), member("a", 0));

@@ -29,6 +29,12 @@ export interface Swarm {
 
 export interface SwarmStoreOptions {
   peerTtlMs: number;
+  /**
+   * A member still downloading announces every second or so; one silent this long has died or lost
+   * the tracker, so its pieces stop counting as held and its lease goes to someone else. Default:
+   * peerTtlMs.
+   */
+  leecherTtlMs?: number;
 }
 
 export class SwarmStore {
@@ -36,6 +42,13 @@ export class SwarmStore {
 
   constructor(private readonly options: SwarmStoreOptions) {
     if (!(options.peerTtlMs > 0)) throw new RangeError("peerTtlMs must be positive");
+    if (options.leecherTtlMs !== undefined && !(options.leecherTtlMs > 0))
+      throw new RangeError("leecherTtlMs must be positive");
+  }
+
+  private ttlOf(member: Member): number {
+    if (member.complete) return this.options.peerTtlMs;
+    return Math.min(this.options.peerTtlMs, this.options.leecherTtlMs ?? this.options.peerTtlMs);
   }
 
   get(digest: string): Swarm | undefined {
@@ -102,7 +115,10 @@ export class SwarmStore {
     return removed;
   }
 
-  /** Forgets members silent for peerTtl (and their leases), then empty swarms; one swarm or all. */
+  /**
+   * Forgets members silent for their TTL (peerTtl for seeders, leecherTtl for members still
+   * downloading) and their leases, then empty swarms; one swarm or all.
+   */
   sweep(now: number, digest?: string): { peers: number; swarms: number } {
     let peers = 0;
     let swarms = 0;
@@ -110,7 +126,7 @@ export class SwarmStore {
     for (const swarm of targets) {
       if (!swarm) continue;
       for (const member of swarm.members.values()) {
-        if (now - member.lastSeen < this.options.peerTtlMs) continue;
+        if (now - member.lastSeen < this.ttlOf(member)) continue;
         swarm.members.delete(member.peerId);
         swarm.leases = swarm.leases.filter(lease => lease.holder !== member.peerId);
         peers++;

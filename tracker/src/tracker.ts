@@ -31,7 +31,7 @@ export interface Tracker {
 
 export function createTracker(options: TrackerOptions): Tracker {
   const now = options.now ?? Date.now;
-  const store = new SwarmStore({ peerTtlMs: options.peerTtlMs });
+  const store = new SwarmStore({ peerTtlMs: options.peerTtlMs, leecherTtlMs: options.leaseTimeoutMs });
   const metrics = createTrackerMetrics(() => {
     store.sweep(now());
     return store.counts();

@@ -13,6 +13,8 @@ import { parseDigest } from "../../../protocol/digest";
 import { Bitfield, pieceCount, pieceLength, piecesOfSpan, pieceSpan } from "../../../protocol/pieces";
 import type { BlobInfo, BlobStore } from "./blob-store";
 
+const READ_MAX_BYTES = 1024 * 1024;
+
 export interface PartialInfo {
   digest: string;
   size: number;
@@ -162,7 +164,9 @@ export class PartialBlob {
     const { first, last } = piecesOfSpan({ start, end }, this.size, this.pieceSize);
     for (let i = first; i <= last; i++)
       if (!this.bits.has(i)) throw new PartialBlobError(`piece ${i} of ${this.digest} is not held yet`);
-    return createReadStream(`${this.base}.data`, { start, end });
+    // A piece in one or a few reads: the 64 KiB default costs a read and a buffer per 64 KiB.
+    const highWaterMark = Math.min(Math.max(end - start + 1, 64 * 1024), READ_MAX_BYTES);
+    return createReadStream(`${this.base}.data`, { start, end, highWaterMark });
   }
 
   /** Copies the finished blob into the store, which verifies the whole digest; then drops the partial. */

@@ -17,7 +17,13 @@ export interface AgentConfig {
   peerTokenFile?: string;
   tracker?: string;
   downloadPattern: DownloadPattern;
-  swarm: { minBlobBytes: number; stallTimeoutMs: number; pieceBytes: number; advertise?: HostPort };
+  swarm: {
+    minBlobBytes: number;
+    stallTimeoutMs: number;
+    pieceBytes: number;
+    uploadSlots: number;
+    advertise?: HostPort;
+  };
   upstream: { timeoutMs: number; retries: number };
   logLevel: LogLevel;
 }
@@ -128,6 +134,7 @@ function resolve(raw: Raw): AgentConfig {
       minBlobBytes: get("p2pMinBlobBytes"),
       stallTimeoutMs: get("stallTimeout"),
       pieceBytes: get("p2pPieceBytes"),
+      uploadSlots: get("peerUploadSlots"),
       advertise: get("peerAdvertise"),
     },
     upstream: { timeoutMs: get("upstreamTimeout"), retries: get("upstreamRetries") },

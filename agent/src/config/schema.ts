@@ -191,10 +191,21 @@ export const FIELDS = {
     help: "HOST:PORT other peers use to reach the peer API (default: the bound --peer-listen address)",
     parse: parseHostPort,
   },
+  peerUploadSlots: {
+    flag: "peer-upload-slots",
+    key: "peerUploadSlots",
+    help: "pieces uploaded to peers at the same time; more requests are answered busy (503)",
+    default: "4",
+    parse: (value: unknown) => {
+      const n = Number(asString(value));
+      if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error("must be an integer 1-256");
+      return n;
+    },
+  },
   stallTimeout: {
     flag: "stall-timeout",
     key: "stallTimeout",
-    help: "swarm without progress this long falls back to the origin",
+    help: "swarm without progress this long (at least 1.5x the tracker's lease timeout) falls back to the origin",
     default: "10s",
     parse: duration,
   },

@@ -22,6 +22,8 @@ let server: Server;
 let base: string;
 let uploaded = 0;
 let taken = 0;
+/** While set, uploads wait on the limiter: a slot stays taken. */
+let gate: Promise<void> | undefined;
 const complete = blobOf(2500);
 const partialBlob = blobOf(3500);
 
@@ -49,11 +51,18 @@ beforeAll(async () => {
     limiter: {
       take: async n => {
         taken += n;
+        await gate;
       },
     },
     onUpload: n => (uploaded += n),
+    uploadSlots: 1,
   });
-  server = createPeerServer({ metricsRegistry: new Registry(), isReady: () => true, log: pino({ level: "silent" }), peerApi });
+  server = createPeerServer({
+    metricsRegistry: new Registry(),
+    isReady: () => true,
+    log: pino({ level: "silent" }),
+    peerApi,
+  });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -105,6 +114,27 @@ describe("peer piece API", () => {
     const total = cases.reduce((sum, c) => sum + c.want.length, 0);
     expect(uploaded - before).toBe(total);
     expect(taken).toBeGreaterThanOrEqual(total);
+  });
+
+  it("queues one request per slot, answers 503 (busy) beyond that, serves the queue in turn", async () => {
+    let release!: () => void;
+    gate = new Promise(resolve => (release = resolve));
+    const takenBefore = taken;
+    const first = get(piecePath(complete.digest, 0), TOKEN);
+    for (let i = 0; i < 200 && taken === takenBefore; i++) await new Promise(r => setTimeout(r, 5));
+    const queued = get(piecePath(complete.digest, 2), TOKEN);
+    await new Promise(r => setTimeout(r, 50));
+    const busy = await get(piecePath(complete.digest, 1), TOKEN);
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get("retry-after")).toBe("1");
+    gate = undefined;
+    release();
+    const res = await first;
+    expect(Buffer.from(await res.arrayBuffer()).equals(piece(complete.bytes, 0))).toBe(true);
+    const next = await queued;
+    expect(Buffer.from(await next.arrayBuffer()).equals(piece(complete.bytes, 2))).toBe(true);
+    const again = await get(piecePath(complete.digest, 1), TOKEN);
+    expect(Buffer.from(await again.arrayBuffer()).equals(piece(complete.bytes, 1))).toBe(true);
   });
 
   it("keeps health and metrics open without the token", async () => {

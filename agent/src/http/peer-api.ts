@@ -2,6 +2,10 @@
  * The peer piece route (DESIGN 2.5): GET /p2p/v1/blobs/<digest>/pieces/<index> with
  * `Authorization: Bearer <peer token>` (401 otherwise), 404 unless the piece is held and verified
  * (a piece of a partial download, or of a complete cached blob). Uploads wait on the node limiter.
+ *
+ * At most `uploadSlots` pieces go out at once and as many requests wait for a slot; beyond that a
+ * request gets 503 at once and the asker tries another holder. Serving everyone at once would split
+ * the upload so thin that no copy finishes early; a few fast copies spread a piece like a tree.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,6 +14,7 @@ import { pieceCount, pieceSpan } from "../../../protocol/pieces";
 import type { BlobStore } from "../cache/blob-store";
 import type { SwarmBook } from "../swarm/swarm-book";
 import type { PeerRoute } from "./peer-server";
+import { UploadSlots } from "./upload-slots";
 
 const PIECE_PATH = /^\/p2p\/v1\/blobs\/(sha256:[a-f0-9]{64})\/pieces\/(0|[1-9]\d{0,8})$/;
 
@@ -19,6 +24,8 @@ export interface PeerApiDeps {
   book: SwarmBook;
   limiter: { take(bytes: number): Promise<void> };
   onUpload: (bytes: number) => void;
+  /** Pieces sent at the same time; more requests get 503 (busy). */
+  uploadSlots: number;
 }
 
 export function createPeerApi(deps: PeerApiDeps): PeerRoute {
@@ -28,6 +35,7 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     const given = header.startsWith("Bearer ") ? header.slice(7) : "";
     return timingSafeEqual(createHash("sha256").update(given).digest(), expected);
   };
+  const slots = new UploadSlots(deps.uploadSlots, deps.uploadSlots);
   return async (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (!path.startsWith("/p2p/")) return false;
@@ -37,9 +45,25 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     if (req.method !== "GET") return end(res, 405, "method not allowed\n");
     const body = await openPiece(deps, match[1], Number(match[2]));
     if (!body) return end(res, 404, "piece not held\n");
-    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
-    await send(body.stream, res, deps);
-    return true;
+    const gone = new AbortController();
+    res.once("close", () => gone.abort());
+    const slot = slots.acquire(gone.signal);
+    if (!slot) {
+      body.stream.destroy();
+      return end(res, 503, "busy\n", { "retry-after": "1" });
+    }
+    const release = await slot;
+    try {
+      if (res.destroyed) {
+        body.stream.destroy();
+        return true;
+      }
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
+      await send(body.stream, res, deps);
+      return true;
+    } finally {
+      release();
+    }
   };
 }
 
@@ -74,11 +98,7 @@ async function send(stream: Readable, res: ServerResponse, deps: PeerApiDeps): P
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
       await deps.limiter.take(buf.length);
-      if (!res.write(buf))
-        await new Promise(resolve => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
-        });
+      if (!res.write(buf)) await drainedOrClosed(res);
       deps.onUpload(buf.length);
       if (res.destroyed) break;
     }
@@ -90,10 +110,24 @@ async function send(stream: Readable, res: ServerResponse, deps: PeerApiDeps): P
   }
 }
 
-function end(res: ServerResponse, status: number, body: string): true {
+/** Waits for "drain" or "close", and leaves no listener behind (this runs once per chunk). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise(resolve => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+function end(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): true {
   res.writeHead(status, {
     "content-type": "text/plain; charset=utf-8",
     "content-length": Buffer.byteLength(body),
+    ...headers,
   });
   res.end(body);
   return true;

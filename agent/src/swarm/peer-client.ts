@@ -9,8 +9,20 @@ export class PeerUnavailableError extends Error {
   }
 }
 
+/** The peer is sending as many pieces as it allows at once (503): ask another, or later. */
+export class PeerBusyError extends Error {
+  readonly code = "PEERPULL_PEER_BUSY";
+  constructor(message: string) {
+    super(message);
+    this.name = "PeerBusyError";
+  }
+}
+
 export interface PeerApi {
-  /** The piece's bytes; throws PeerUnavailableError on any failure or a wrong length. */
+  /**
+   * The piece's bytes; throws PeerBusyError on 503, PeerUnavailableError on any other failure or a
+   * wrong length.
+   */
   piece(address: string, digest: string, index: number, length: number): Promise<Buffer>;
 }
 
@@ -35,7 +47,8 @@ export class PeerClient implements PeerApi {
         headers: { authorization: `Bearer ${this.options.token}` },
       });
       if (res.statusCode !== 200) {
-        res.body.destroy();
+        await res.body.dump();
+        if (res.statusCode === 503) throw new PeerBusyError(`${where}: busy`);
         throw new PeerUnavailableError(`${where}: status ${res.statusCode}`);
       }
       const chunks: Buffer[] = [];
@@ -51,7 +64,7 @@ export class PeerClient implements PeerApi {
       if (size !== length) throw new PeerUnavailableError(`${where}: ${size} bytes, expected ${length}`);
       return Buffer.concat(chunks, size);
     } catch (err) {
-      if (err instanceof PeerUnavailableError) throw err;
+      if (err instanceof PeerUnavailableError || err instanceof PeerBusyError) throw err;
       throw new PeerUnavailableError(`${where}: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -30,6 +30,17 @@ function input(over: Over): PickInput {
 
 const picks: { name: string; input: PickInput; want: PieceRequest[] }[] = [
   {
+    name: "a busy holder is skipped until its backoff ends",
+    input: input({
+      held: [0, 1, 2, 3, 4, 5, 6],
+      peers: [
+        { ...peer("a", [7]), busyUntil: 10_001 },
+        { ...peer("b", [6, 7]), busyUntil: 10_000 },
+      ],
+    }),
+    want: [{ piece: 7, peerId: "b" }],
+  },
+  {
     name: "rarest piece first, then lower index",
     input: input({ held: [0, 1, 2, 3, 4, 5], maxPerPeer: 1, peers: [peer("a", [6, 7]), peer("b", [7])] }),
     want: [

@@ -2,7 +2,8 @@
  * Which piece to request from which peer next (DESIGN 2.4). Pure: the caller passes the whole state
  * and gets back requests to start; it owns sending, receiving and time.
  *
- * - Only pieces we need, whose hash is known (so the bytes can be verified), held by an unbanned peer.
+ * - Only pieces we need, whose hash is known (so the bytes can be verified), held by a peer that is
+ *   neither banned nor busy (it answered 503 a moment ago).
  * - Rarest first (fewest unbanned holders), ties by lower index (helps the in-order client stream).
  * - For each piece, the least-loaded holder with room under `maxPerPeer`; at most `maxTotal` requests.
  * - Endgame: once at most `endgamePieces` needed pieces are left and every one a peer holds is already
@@ -15,6 +16,8 @@ export interface PeerView {
   id: string;
   have: Bitfield;
   banned: boolean;
+  /** Busy until this time (ms): not asked before. */
+  busyUntil?: number;
 }
 
 export interface PieceRequest {
@@ -39,7 +42,7 @@ export interface PickInput {
 }
 
 export function pickPieces(input: PickInput): PieceRequest[] {
-  const peers = input.peers.filter(peer => !peer.banned);
+  const peers = input.peers.filter(peer => !peer.banned && !((peer.busyUntil ?? 0) > input.now));
   const load = new Map<string, number>(peers.map(peer => [peer.id, 0]));
   const asked = new Map<number, Set<string>>();
   const slow = new Set<number>();

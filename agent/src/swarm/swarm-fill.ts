@@ -20,7 +20,7 @@ import type { BlobRequest } from "../blobs/blob-source";
 import type { BlobWriter } from "../cache/blob-store";
 import type { PartialBlob, PartialStore } from "../cache/partial-store";
 import type { UpstreamClient } from "../upstream/upstream-client";
-import type { PeerApi } from "./peer-client";
+import { PeerBusyError, type PeerApi } from "./peer-client";
 import { InOrderFeeder } from "./in-order-feeder";
 import { intoPieces } from "./piece-chunks";
 import { pickPieces, PieceRequest } from "./piece-picker";
@@ -48,6 +48,15 @@ export interface SwarmFillDeps {
 const POLL_MS = 200;
 const ANNOUNCE_POLL_MS = 1_000;
 const PEER_FAILURES_BEFORE_BAN = 2;
+/** A peer that answered busy is left alone this long (a slot frees about every piece time / slots). */
+const PEER_BUSY_BACKOFF_MS = 250;
+/** Origin Range requests one lease holder keeps running at once. */
+const ORIGIN_PIPELINE = 2;
+/**
+ * The stall timeout is at least this many of the tracker's lease timeouts, so a stuck origin lease
+ * is handed to another member before every member gives up on the swarm and goes to the origin.
+ */
+const STALL_LEASE_TIMEOUTS = 1.5;
 
 export class SwarmDownload {
   private partial!: PartialBlob;
@@ -56,11 +65,13 @@ export class SwarmDownload {
   private view!: SwarmView;
   private inFlight: (PieceRequest & { startedMs: number })[] = [];
   private readonly tasks = new Set<Promise<void>>();
-  private originBusy = false;
+  /** Lease pieces being fetched from the origin right now. */
+  private readonly originPieces = new Set<number>();
   private stopping = false;
   private fallbackReason?: string;
   private feeder!: InOrderFeeder;
   private lastProgress = 0;
+  private stallMs: number;
   private lastAnnounce = 0;
   private announcing?: Promise<void>;
   private dirty = false;
@@ -73,6 +84,7 @@ export class SwarmDownload {
     private readonly writer: BlobWriter,
   ) {
     this.now = deps.now ?? Date.now;
+    this.stallMs = deps.stallTimeoutMs;
   }
 
   private get digest(): string {
@@ -152,7 +164,7 @@ export class SwarmDownload {
     this.lastProgress = this.now();
     while (!this.have.isComplete()) {
       if (this.feeder.error) throw this.feeder.error;
-      if (this.now() - this.lastProgress > this.deps.stallTimeoutMs) {
+      if (this.now() - this.lastProgress > this.stallMs) {
         this.fallbackReason = "stall";
         break;
       }
@@ -192,22 +204,25 @@ export class SwarmDownload {
     await Promise.allSettled([...this.tasks, this.announcing]);
   }
 
+  /**
+   * Keeps ORIGIN_PIPELINE single-piece Range requests of the lease running, so the holder's stream
+   * never idles between pieces. One piece per request: a registry writes a whole range into the
+   * socket at once, so a longer range would be paid for even when the lease shrinks under it.
+   */
   private startOrigin(): void {
-    if (this.originBusy || this.stopping) return;
+    if (this.stopping) return;
     for (const range of this.view.leases)
       for (let piece = range.start; piece < range.end; piece++) {
-        if (this.have.has(piece)) continue;
-        this.originBusy = true;
-        // One piece per Range request: a registry writes a whole range into the socket at once, so
-        // a longer range would be paid for even when the lease shrinks under it.
+        if (this.originPieces.size >= ORIGIN_PIPELINE) return;
+        if (this.have.has(piece) || this.originPieces.has(piece)) continue;
+        this.originPieces.add(piece);
         const task = this.originRun(piece, piece + 1, true)
           .catch(err => {
             this.deps.log.warn({ digest: this.digest, err }, "origin lease fetch failed");
             return this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
           })
-          .finally(() => (this.originBusy = false));
+          .finally(() => this.originPieces.delete(piece));
         this.track(task);
-        return;
       }
   }
 
@@ -224,8 +239,8 @@ export class SwarmDownload {
     for await (const { index, data } of intoPieces(chunks, first, end, size, pieceSize)) {
       if (!this.have.has(index)) {
         this.view.fetchedFromOrigin(index, sha256Hex(data));
-        await this.store(index, data);
-        if (leased) await this.announce({}).catch(() => undefined);
+        await this.store(index, data, "origin");
+        if (leased) this.maybeAnnounce(); // progress for the lease and the hash for the others
       }
       if (leased && this.stopping) return;
     }
@@ -262,9 +277,14 @@ export class SwarmDownload {
     const length = span.end - span.start + 1;
     let data: Buffer;
     try {
-      await this.deps.limiter.take(length);
       data = await this.deps.peers.piece(peer.address, this.digest, pick.piece, length);
+      // Paid after the fact: a busy answer moved no bytes and must cost none.
+      await this.deps.limiter.take(length);
     } catch (err) {
+      if (err instanceof PeerBusyError) {
+        this.view.peerBusy(peer.id, this.now() + PEER_BUSY_BACKOFF_MS);
+        return;
+      }
       this.view.peerFailed(peer.id);
       this.deps.log.debug({ digest: this.digest, peer: peer.id, err }, "peer piece failed");
       return;
@@ -277,11 +297,12 @@ export class SwarmDownload {
       this.view.ban(peer.id);
       return;
     }
-    if (!this.have.has(pick.piece) && !this.stopping) await this.store(pick.piece, data);
+    if (!this.have.has(pick.piece) && !this.stopping) await this.store(pick.piece, data, peer.id);
   }
 
-  private async store(piece: number, data: Buffer): Promise<void> {
+  private async store(piece: number, data: Buffer, from: string): Promise<void> {
     await this.partial.writePiece(piece, data);
+    this.deps.log.debug({ digest: this.digest, piece, from }, "piece stored");
     this.have.set(piece);
     this.lastProgress = this.now();
     this.dirty = true;
@@ -334,8 +355,10 @@ export class SwarmDownload {
       ...flags,
     });
     if (res.pieceSize !== this.partial.pieceSize) return res;
+    this.stallMs = Math.max(this.deps.stallTimeoutMs, STALL_LEASE_TIMEOUTS * res.leaseTimeoutMs);
     const before = JSON.stringify(this.view.leases);
-    this.view.apply(res, !this.stopping);
+    // A stall is the whole swarm standing still, not this node waiting its turn in a herd.
+    if (this.view.apply(res, !this.stopping)) this.lastProgress = this.now();
     if (JSON.stringify(this.view.leases) !== before)
       this.deps.log.debug({ digest: this.digest, leases: this.view.leases }, "origin lease changed");
     return res;

@@ -66,6 +66,7 @@ export async function createSwarmNode(
     book,
     limiter: deps.limiter,
     onUpload: n => deps.metrics.peerUploadBytes.inc(n),
+    uploadSlots: config.swarm.uploadSlots,
   });
   const swarmOn = config.tracker !== undefined && config.downloadPattern === "p2p";
   const tracker = swarmOn

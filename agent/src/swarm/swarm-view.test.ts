@@ -69,6 +69,22 @@ describe("SwarmView", () => {
     expect(view.noUsablePeer()).toBe(true);
   });
 
+  it("says the swarm progressed only when the peers hold more pieces than ever seen", () => {
+    const view = new SwarmView(4, 2);
+    const peer = (id: string, pieces: number[]) => ({
+      peerId: id,
+      address: "127.0.0.1:1",
+      have: bits(4, pieces).encode(),
+      complete: false,
+    });
+    expect(view.apply(response({ peers: [] }), true)).toBe(false);
+    expect(view.apply(response({ peers: [peer("p1", [0])] }), true)).toBe(true);
+    expect(view.apply(response({ peers: [peer("p1", [0])] }), true)).toBe(false);
+    // p1 leaves, p2 brings one piece: not more than seen before.
+    expect(view.apply(response({ peers: [peer("p2", [3])] }), true)).toBe(false);
+    expect(view.apply(response({ peers: [peer("p2", [2, 3])] }), true)).toBe(true);
+  });
+
   it("reports all hashes only when every piece has one", () => {
     const view = new SwarmView(2, 2);
     view.fetchedFromOrigin(0, h("a"));

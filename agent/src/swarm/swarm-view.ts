@@ -13,15 +13,21 @@ export class SwarmView {
   peers: (PeerView & { address: string })[] = [];
   leases: PieceRange[] = [];
   private readonly banned = new Set<string>();
+  /** The most pieces the peers were seen holding in total (swarm progress, for the stall check). */
+  private peerPiecesSeen = 0;
   private readonly failures = new Map<string, number>();
+  private readonly busyUntil = new Map<string, number>();
 
   constructor(
     readonly pieceCount: number,
     private readonly failuresBeforeBan: number,
   ) {}
 
-  /** Takes in a tracker answer (for this piece size); `leases: false` drops any lease. */
-  apply(res: AnnounceResponse, keepLeases: boolean): void {
+  /**
+   * Takes in a tracker answer (for this piece size); `keepLeases: false` drops any lease. True when
+   * the peers hold more pieces than ever seen before: the swarm is making progress.
+   */
+  apply(res: AnnounceResponse, keepLeases: boolean): boolean {
     for (const [piece, hash] of Object.entries(res.pieceHashes))
       if (!this.myHashes[Number(piece)]) this.hashes.set(Number(piece), hash);
     this.leases = keepLeases ? res.leases : [];
@@ -30,7 +36,12 @@ export class SwarmView {
       address: p.address,
       have: Bitfield.decode(p.have, this.pieceCount),
       banned: this.banned.has(p.peerId),
+      busyUntil: this.busyUntil.get(p.peerId),
     }));
+    const peerPieces = this.peers.reduce((sum, peer) => sum + peer.have.count(), 0);
+    if (peerPieces <= this.peerPiecesSeen) return false;
+    this.peerPiecesSeen = peerPieces;
+    return true;
   }
 
   fetchedFromOrigin(piece: number, hash: string): void {
@@ -45,6 +56,12 @@ export class SwarmView {
   ban(peerId: string): void {
     this.banned.add(peerId);
     for (const peer of this.peers) if (peer.id === peerId) peer.banned = true;
+  }
+
+  /** The peer answered busy: ask it nothing until `until` (not a failure). */
+  peerBusy(peerId: string, until: number): void {
+    this.busyUntil.set(peerId, until);
+    for (const peer of this.peers) if (peer.id === peerId) peer.busyUntil = until;
   }
 
   /** A request to the peer failed; it is banned after a few failures. */
