@@ -19,8 +19,8 @@ describe("choosePieceSize", () => {
   const rows = [
     { name: "empty blob", size: 0, pieceSize: DEFAULT_PIECE_SIZE },
     { name: "small blob", size: 10, pieceSize: DEFAULT_PIECE_SIZE },
-    { name: "exactly 2000 default pieces", size: 2000 * 4 * MiB, pieceSize: 4 * MiB },
-    { name: "one byte more doubles", size: 2000 * 4 * MiB + 1, pieceSize: 8 * MiB },
+    { name: "exactly 2000 default pieces", size: 2000 * MiB, pieceSize: MiB },
+    { name: "one byte more doubles", size: 2000 * MiB + 1, pieceSize: 2 * MiB },
     { name: "100 GiB", size: 100 * 1024 * MiB, pieceSize: 64 * MiB },
   ];
   it.each(rows)("$name", ({ size, pieceSize }) => {

@@ -5,7 +5,11 @@
  */
 import { createHash } from "node:crypto";
 
-export const DEFAULT_PIECE_SIZE = 4 * 1024 * 1024;
+/**
+ * 1 MiB (DESIGN 2.4 said 4 MiB): in the N=10 bench a piece only spreads once a copy is complete, so
+ * the last pieces' hops set the tail; 1 MiB pieces finished the herd ~8% sooner than 4 MiB ones.
+ */
+export const DEFAULT_PIECE_SIZE = 1024 * 1024;
 export const TARGET_MAX_PIECES = 2000;
 
 export interface PieceSpan {

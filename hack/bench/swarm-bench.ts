@@ -23,6 +23,7 @@ interface SwarmBenchOptions {
   gapMs: number;
   phases: Phase[];
   agentArgs: string[];
+  trackerArgs: string[];
   /** false: skip the all-from-origin pulls (quick tuning runs; no speedup line). */
   baseline: boolean;
 }
@@ -50,6 +51,7 @@ export function parseSwarmArgs(args: string[]): SwarmBenchOptions {
     gapMs: 2_000,
     phases: [...PHASES],
     agentArgs: [],
+    trackerArgs: [],
     baseline: true,
   };
   for (let i = 0; i < args.length; i += 2) {
@@ -61,10 +63,11 @@ export function parseSwarmArgs(args: string[]): SwarmBenchOptions {
     else if (flag === "--gap") opts.gapMs = parseDuration(value);
     else if (flag === "--phases") opts.phases = value.split(",").map(parsePhase);
     else if (flag === "--agent-args") opts.agentArgs = value.split(" ").filter(Boolean);
+    else if (flag === "--tracker-args") opts.trackerArgs = value.split(" ").filter(Boolean);
     else if (flag === "--baseline") opts.baseline = value !== "no";
     else
       throw new Error(
-        `swarm: unknown flag ${flag} (--nodes N --mbit B --size S --gap 2s --phases 1x,4x,rolling --agent-args "..." --baseline no)`,
+        `swarm: unknown flag ${flag} (--nodes N --mbit B --size S --gap 2s --phases 1x,4x,rolling --agent-args "..." --tracker-args "..." --baseline no)`,
       );
   }
   if (!Number.isInteger(opts.nodes) || opts.nodes < 2)
@@ -93,6 +96,7 @@ export async function swarmBench(args: string[]): Promise<BenchResult[]> {
     nodes: opts.nodes,
     shapeMbit: opts.mbit,
     agentArgs: ["--log-level", "warn", ...opts.agentArgs],
+    trackerArgs: opts.trackerArgs,
   });
   try {
     const results: BenchResult[] = [];

@@ -182,7 +182,7 @@ export const FIELDS = {
     flag: "p2p-piece-bytes",
     key: "p2pPieceBytes",
     help: "smallest swarm piece (doubled until a blob has at most ~2000 pieces)",
-    default: "4M",
+    default: "1M",
     parse: bytes,
   },
   peerAdvertise: {

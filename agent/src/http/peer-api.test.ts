@@ -116,14 +116,12 @@ describe("peer piece API", () => {
     expect(taken).toBeGreaterThanOrEqual(total);
   });
 
-  it("queues one request per slot, answers 503 (busy) beyond that, serves the queue in turn", async () => {
+  it("answers 503 (busy) beyond its upload slots, and serves again once a slot frees", async () => {
     let release!: () => void;
     gate = new Promise(resolve => (release = resolve));
     const takenBefore = taken;
     const first = get(piecePath(complete.digest, 0), TOKEN);
     for (let i = 0; i < 200 && taken === takenBefore; i++) await new Promise(r => setTimeout(r, 5));
-    const queued = get(piecePath(complete.digest, 2), TOKEN);
-    await new Promise(r => setTimeout(r, 50));
     const busy = await get(piecePath(complete.digest, 1), TOKEN);
     expect(busy.status).toBe(503);
     expect(busy.headers.get("retry-after")).toBe("1");
@@ -131,8 +129,6 @@ describe("peer piece API", () => {
     release();
     const res = await first;
     expect(Buffer.from(await res.arrayBuffer()).equals(piece(complete.bytes, 0))).toBe(true);
-    const next = await queued;
-    expect(Buffer.from(await next.arrayBuffer()).equals(piece(complete.bytes, 2))).toBe(true);
     const again = await get(piecePath(complete.digest, 1), TOKEN);
     expect(Buffer.from(await again.arrayBuffer()).equals(piece(complete.bytes, 1))).toBe(true);
   });

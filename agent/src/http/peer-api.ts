@@ -3,9 +3,9 @@
  * `Authorization: Bearer <peer token>` (401 otherwise), 404 unless the piece is held and verified
  * (a piece of a partial download, or of a complete cached blob). Uploads wait on the node limiter.
  *
- * At most `uploadSlots` pieces go out at once and as many requests wait for a slot; beyond that a
- * request gets 503 at once and the asker tries another holder. Serving everyone at once would split
- * the upload so thin that no copy finishes early; a few fast copies spread a piece like a tree.
+ * At most `uploadSlots` pieces go out at once; beyond that a request gets 503 at once and the asker
+ * tries another holder. Serving everyone at once would split the upload so thin that no copy
+ * finishes early; a few fast copies spread a piece through the swarm like a tree.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -35,7 +35,7 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     const given = header.startsWith("Bearer ") ? header.slice(7) : "";
     return timingSafeEqual(createHash("sha256").update(given).digest(), expected);
   };
-  const slots = new UploadSlots(deps.uploadSlots, deps.uploadSlots);
+  const slots = new UploadSlots(deps.uploadSlots);
   return async (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (!path.startsWith("/p2p/")) return false;
@@ -43,21 +43,11 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     const match = PIECE_PATH.exec(path);
     if (!match) return end(res, 404, "not found\n");
     if (req.method !== "GET") return end(res, 405, "method not allowed\n");
-    const body = await openPiece(deps, match[1], Number(match[2]));
-    if (!body) return end(res, 404, "piece not held\n");
-    const gone = new AbortController();
-    res.once("close", () => gone.abort());
-    const slot = slots.acquire(gone.signal);
-    if (!slot) {
-      body.stream.destroy();
-      return end(res, 503, "busy\n", { "retry-after": "1" });
-    }
-    const release = await slot;
+    const release = slots.tryAcquire();
+    if (!release) return end(res, 503, "busy\n", { "retry-after": "1" });
     try {
-      if (res.destroyed) {
-        body.stream.destroy();
-        return true;
-      }
+      const body = await openPiece(deps, match[1], Number(match[2]));
+      if (!body) return end(res, 404, "piece not held\n");
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
       await send(body.stream, res, deps);
       return true;
@@ -98,11 +88,14 @@ async function send(stream: Readable, res: ServerResponse, deps: PeerApiDeps): P
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
       await deps.limiter.take(buf.length);
-      if (!res.write(buf)) await drainedOrClosed(res);
+      if (!res.write(buf)) await settledBy(res, ["drain", "close"]);
       deps.onUpload(buf.length);
       if (res.destroyed) break;
     }
+    // The slot is held until the last byte is handed to the kernel, not merely queued in Node.
+    const finished = settledBy(res, ["finish", "close"]);
     res.end();
+    await finished;
   } catch {
     res.destroy();
   } finally {
@@ -110,16 +103,14 @@ async function send(stream: Readable, res: ServerResponse, deps: PeerApiDeps): P
   }
 }
 
-/** Waits for "drain" or "close", and leaves no listener behind (this runs once per chunk). */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+/** Waits for the first of `events`, and leaves no listener behind (this runs once per chunk). */
+function settledBy(res: ServerResponse, events: string[]): Promise<void> {
   return new Promise(resolve => {
     const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
+      for (const event of events) res.off(event, done);
       resolve();
     };
-    res.on("drain", done);
-    res.on("close", done);
+    for (const event of events) res.on(event, done);
   });
 }
 
