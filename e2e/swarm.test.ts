@@ -143,6 +143,17 @@ it("four agents pulling at once: exact bytes, each layer served by the registry 
   expect(sum(peerBytes)).toBeGreaterThanOrEqual(2 * totalLayerBytes());
   expect(sum(uploaded)).toBeGreaterThanOrEqual(sum(peerBytes));
   for (const agent of agents) expect(await agent.metric("peerpull_fallback_total")).toBe(0);
+  // What the clients got, by source: every byte counted once, the peer share matching the swarm.
+  const delivered = await Promise.all(
+    agents.map(async a => ({
+      peer: await a.metric("peerpull_blob_bytes_total", { source: "peer" }),
+      origin: await a.metric("peerpull_blob_bytes_total", { source: "origin" }),
+    })),
+  );
+  for (const d of delivered) expect(d.peer + d.origin).toBe(totalLayerBytes());
+  const peerDelivered = sum(delivered.map(d => d.peer));
+  expect(peerDelivered).toBeGreaterThanOrEqual(2 * totalLayerBytes());
+  expect(sum(delivered.map(d => d.origin))).toBeLessThanOrEqual(registryBytes + 16); // rounding per split
 });
 
 it("rolling joins (one agent every 400 ms, 12 MiB/s each): the registry still serves each layer once", async () => {

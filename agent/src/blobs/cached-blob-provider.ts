@@ -45,7 +45,7 @@ export class CachedBlobProvider implements BlobProvider {
       request.size,
       this.deps.swarm?.(request) ?? (writer => this.fillFromOrigin(request, writer)),
     );
-    return { slices: fill.createSliceReader(), source: "origin" };
+    return { slices: fill.createSliceReader(), source: "origin", sourced: fill.sourced };
   }
 
   private async fillFromOrigin(request: BlobRequest, writer: BlobWriter): Promise<void> {

@@ -9,7 +9,13 @@ import { Readable } from "node:stream";
 import type { ByteSpan } from "../../../protocol/range";
 import type { BlobStore, BlobWriter, SliceSource } from "./blob-store";
 
-export type FillFunction = (writer: BlobWriter) => Promise<void>;
+/** Bytes a fill got from each place; a fill that only uses the origin may leave it empty. */
+export interface SourceTally {
+  origin: number;
+  peer: number;
+}
+
+export type FillFunction = (writer: BlobWriter, sourced: SourceTally) => Promise<void>;
 
 const READ_CHUNK_BYTES = 256 * 1024;
 
@@ -47,6 +53,8 @@ export class Fill {
   private waiters: (() => void)[] = [];
   /** The digest matched: every byte may go out while the blob is made durable. */
   private verified = false;
+  /** Where the fill's bytes came from, for the clients' blob_bytes_total{source}. */
+  readonly sourced: SourceTally = { origin: 0, peer: 0 };
 
   constructor(
     private readonly store: BlobStore,
@@ -65,7 +73,7 @@ export class Fill {
           this.wake();
         },
       );
-      await fill(this.writer);
+      await fill(this.writer, this.sourced);
       if (!(await this.store.stat(this.digest))) throw new Error("fill finished without committing the blob");
       this.state = { kind: "committed" };
     } catch (err) {

@@ -9,7 +9,7 @@ import { ByteSpan, contentRange, resolveRange, spanLength } from "../../../proto
 import { Authorizer } from "../access/authorizer";
 import { ClientCredentials, parseAuthorization } from "../access/credentials";
 import { originErrorToOci } from "../access/origin-verdict";
-import { BlobProvider } from "../blobs/blob-source";
+import { BlobProvider, splitBySource } from "../blobs/blob-source";
 import { Upstream } from "../config/schema";
 import { BlobSource } from "../metrics";
 import { UpstreamClient } from "../upstream/upstream-client";
@@ -113,7 +113,8 @@ export class RegistryHandler {
       await blob.slices.close();
       // Counted once per response from the socket, not per chunk: this is the hot path.
       const sent = (socket?.bytesWritten ?? sentBefore) - sentBefore;
-      this.deps.onBlobBytes?.(blob.source, Math.min(sent, span ? spanLength(span) : size));
+      const delivered = Math.min(sent, span ? spanLength(span) : size);
+      for (const [source, bytes] of splitBySource(blob, delivered)) this.deps.onBlobBytes?.(source, bytes);
     }
   }
 

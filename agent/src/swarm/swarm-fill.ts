@@ -18,6 +18,7 @@ import {
 import type { AnnounceRequest, AnnounceResponse } from "../../../protocol/tracker-api";
 import type { BlobRequest } from "../blobs/blob-source";
 import type { BlobWriter } from "../cache/blob-store";
+import type { SourceTally } from "../cache/in-flight";
 import type { PartialBlob, PartialStore } from "../cache/partial-store";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import { PeerBusyError, type PeerApi } from "./peer-client";
@@ -82,6 +83,7 @@ export class SwarmDownload {
     private readonly deps: SwarmFillDeps,
     private readonly request: BlobRequest & { size: number },
     private readonly writer: BlobWriter,
+    private readonly sourced: SourceTally = { origin: 0, peer: 0 },
   ) {
     this.now = deps.now ?? Date.now;
     this.stallMs = deps.stallTimeoutMs;
@@ -304,6 +306,7 @@ export class SwarmDownload {
     await this.partial.writePiece(piece, data);
     this.deps.log.debug({ digest: this.digest, piece, from }, "piece stored");
     this.have.set(piece);
+    this.sourced[from === "origin" ? "origin" : "peer"] += data.length;
     this.lastProgress = this.now();
     this.dirty = true;
     this.feeder.kick();

@@ -114,7 +114,7 @@ export async function createSwarmNode(
     peerApi,
     fillFor(request) {
       if (!tracker || request.size < config.swarm.minBlobBytes || !address) return undefined;
-      return writer =>
+      return (writer, sourced) =>
         new SwarmDownload(
           {
             tracker,
@@ -135,6 +135,7 @@ export async function createSwarmNode(
           },
           request,
           writer,
+          sourced,
         ).run();
     },
     start(peerAddress) {
