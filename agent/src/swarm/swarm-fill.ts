@@ -37,6 +37,8 @@ export interface SwarmFillDeps {
   book: SwarmBook;
   limiter: { take(bytes: number): Promise<void> };
   counters: { peerBytes(n: number): void; verifyFailure(): void; fallback(reason: string): void };
+  /** The swarm's piece hashes for this digest proved false: fetch it from the origin for a while. */
+  distrust(digest: string): void;
   log: Logger;
   peerId: string;
   address: string;
@@ -110,7 +112,18 @@ export class SwarmDownload {
       this.stopping = true;
       await this.settleTasks();
       book.finished(this.digest, undefined);
-      if ((err as { code?: string }).code === "PEERPULL_DIGEST_MISMATCH") await this.partial?.abort();
+      if ((err as { code?: string }).code === "PEERPULL_DIGEST_MISMATCH") {
+        // Every piece matched the swarm's hashes, yet the blob does not: the hashes were wrong (a
+        // member reported false ones). The client's bytes cannot be taken back, so this request
+        // fails; the next one for this digest goes to the origin (DESIGN 2.4).
+        await this.partial?.abort();
+        this.deps.counters.fallback("digest");
+        this.deps.distrust(this.digest);
+        this.deps.log.error(
+          { digest: this.digest },
+          "swarm pieces matched their hashes but not the blob digest",
+        );
+      }
       await this.writer.abort().catch(() => undefined);
       throw err;
     }

@@ -25,6 +25,9 @@ import { TrackerClient } from "./tracker-client";
 export const MIN_TOKEN_CHARS = 16;
 const SEED_HEARTBEAT_MS = 15_000;
 const PEER_TIMEOUT_MS = 10_000;
+/** How long a digest whose swarm hashes proved false goes straight to the origin. */
+const DISTRUST_MS = 30 * 60_000;
+const MAX_DISTRUSTED = 10_000;
 
 /** The trimmed peer token; throws a message for the config error when missing or short. */
 export function readPeerToken(file: string): string {
@@ -81,6 +84,14 @@ export async function createSwarmNode(
   const peerId = `agent-${randomBytes(8).toString("hex")}`;
   let address = "";
   let heartbeat: NodeJS.Timeout | undefined;
+  const distrusted = new Map<string, number>();
+  const isDistrusted = (digest: string) => {
+    const until = distrusted.get(digest);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    distrusted.delete(digest);
+    return false;
+  };
 
   const announceSeeds = async () => {
     for (const seed of book.seeding().slice(0, 1_000)) {
@@ -114,6 +125,7 @@ export async function createSwarmNode(
     peerApi,
     fillFor(request) {
       if (!tracker || request.size < config.swarm.minBlobBytes || !address) return undefined;
+      if (isDistrusted(request.digest)) return undefined;
       return (writer, sourced) =>
         new SwarmDownload(
           {
@@ -127,6 +139,11 @@ export async function createSwarmNode(
               peerBytes: n => deps.metrics.peerDownloadBytes.inc(n),
               verifyFailure: () => deps.metrics.pieceVerifyFailures.inc(),
               fallback: reason => deps.metrics.fallbacks.inc({ reason }),
+            },
+            distrust: digest => {
+              if (distrusted.size >= MAX_DISTRUSTED)
+                distrusted.delete(distrusted.keys().next().value as string);
+              distrusted.set(digest, Date.now() + DISTRUST_MS);
             },
             log: deps.log,
             peerId,
