@@ -16,6 +16,7 @@ import { freePort, tempDir, removeDir, Teardown, waitFor } from "../hack/testenv
 import { Registry, startRegistry } from "../hack/testenv/registry";
 import { AGENT_BIN, AgentProcess, startAgent } from "../hack/testenv/agent";
 import { createTracker, Tracker } from "../tracker/src/tracker";
+import { rendezvousPick } from "../agent/src/swarm/tracker-shards";
 
 jest.setTimeout(180_000);
 
@@ -239,6 +240,25 @@ it("a silent peer (accepts, never answers) is dropped and the pulls complete", a
   const got = await herd(await Promise.all([swarmAgent(url), swarmAgent(url)]));
   for (const digests of got) expect(digests).toEqual(layerDigests());
   expect(Date.now() - started).toBeLessThan(60_000);
+});
+
+it("two tracker replicas: each layer's swarm lives on the replica its digest hashes to", async () => {
+  const replicas = [await startTracker(), await startTracker()];
+  for (const r of replicas) teardown.add(() => r.tracker.close(100));
+  const urls = replicas.map(r => r.url).join(",");
+  const agents = await Promise.all([0, 1, 2].map(() => swarmAgent(urls)));
+  const mark = await registry.mark();
+  for (const digests of await herd(agents)) expect(digests).toEqual(layerDigests());
+  const gets = await registry.blobGets(mark);
+  for (const layer of layout.layers) {
+    expect(gets.get(layer.digest)?.bytes ?? 0).toBeLessThanOrEqual(layer.size * 1.25);
+    const home = rendezvousPick(
+      replicas.map(r => r.url),
+      layer.digest,
+    );
+    expect(replicas[home].tracker.store.get(layer.digest)?.members.size).toBe(3);
+    expect(replicas[1 - home].tracker.store.get(layer.digest)).toBeUndefined();
+  }
 });
 
 it("with the tracker down from the start, every pull completes from the origin", async () => {

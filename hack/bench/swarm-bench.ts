@@ -46,7 +46,7 @@ const PULL_TIMEOUT_S = 600;
 export function parseSwarmArgs(args: string[]): SwarmBenchOptions {
   const opts: SwarmBenchOptions = {
     nodes: 10,
-    mbit: 100,
+    mbit: 25,
     imageBytes: 100 * MiB,
     gapMs: 2_000,
     phases: [...PHASES],

@@ -48,6 +48,16 @@ describe("agent config", () => {
     expect(c.ratelimitBytesPerSec).toBe(1024 ** 3);
   });
 
+  it("takes one tracker URL or several separated by commas", () => {
+    expect(config(["--upstream", "r.io", "--tracker", "http://t:65010/"]).tracker).toEqual([
+      "http://t:65010",
+    ]);
+    expect(config(["--upstream", "r.io", "--tracker", "http://a:1, http://b:2"]).tracker).toEqual([
+      "http://a:1",
+      "http://b:2",
+    ]);
+  });
+
   it("answers --help", () => expect(parseAgentArgs(["--help"])).toEqual({ help: true }));
 
   const rejects = [
@@ -66,6 +76,12 @@ describe("agent config", () => {
       field: "--download-pattern",
     },
     { name: "bad tracker", argv: ["--upstream", "r.io", "--tracker", "nope"], field: "--tracker" },
+    {
+      name: "one bad tracker of two",
+      argv: ["--upstream", "r.io", "--tracker", "http://a:1,ftp://b"],
+      field: "--tracker",
+    },
+    { name: "empty tracker list", argv: ["--upstream", "r.io", "--tracker", " , "], field: "--tracker" },
   ];
   it.each(rejects)("rejects $name naming the field", ({ argv, field }) => {
     expect(problems(argv)).toContain(field);

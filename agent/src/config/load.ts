@@ -15,7 +15,8 @@ export interface AgentConfig {
   ratelimitBytesPerSec: number;
   auth: { ttlMs: number; offlineGraceMs: number };
   peerTokenFile?: string;
-  tracker?: string;
+  /** Tracker replicas; each blob's swarm lives on one of them (rendezvous hashing by digest). */
+  tracker?: string[];
   downloadPattern: DownloadPattern;
   swarm: {
     minBlobBytes: number;

@@ -83,11 +83,20 @@ function oneOf<T extends string>(choices: readonly T[]) {
   };
 }
 
-function optionalUrl(value: unknown): string {
-  const text = asString(value);
+function httpUrl(text: string): string {
   const url = new URL(text);
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("must be an http(s) URL");
   return text.replace(/\/+$/, "");
+}
+
+/** One tracker URL, or several separated by commas (replicas sharded by digest). */
+function trackerUrls(value: unknown): string[] {
+  const urls = asString(value)
+    .split(",")
+    .map(part => part.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new Error("needs at least one URL");
+  return urls.map(httpUrl);
 }
 
 const bytes = (value: unknown) => parseByteSize(asString(value));
@@ -163,7 +172,12 @@ export const FIELDS = {
     help: "file with the cluster peer token",
     parse: asString,
   },
-  tracker: { flag: "tracker", key: "tracker", help: "tracker URL (absent = no swarm)", parse: optionalUrl },
+  tracker: {
+    flag: "tracker",
+    key: "tracker",
+    help: "tracker URL, or URLs separated by commas (replicas; each digest goes to one by rendezvous hashing); absent = no swarm",
+    parse: trackerUrls,
+  },
   downloadPattern: {
     flag: "download-pattern",
     key: "downloadPattern",

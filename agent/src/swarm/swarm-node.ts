@@ -21,6 +21,7 @@ import { intoPieces } from "./piece-chunks";
 import { SwarmBook } from "./swarm-book";
 import { SwarmDownload } from "./swarm-fill";
 import { TrackerClient } from "./tracker-client";
+import { ClosableTracker, ShardedTracker } from "./tracker-shards";
 
 export const MIN_TOKEN_CHARS = 16;
 const SEED_HEARTBEAT_MS = 15_000;
@@ -72,13 +73,7 @@ export async function createSwarmNode(
     uploadSlots: config.swarm.uploadSlots,
   });
   const swarmOn = config.tracker !== undefined && config.downloadPattern === "p2p";
-  const tracker = swarmOn
-    ? new TrackerClient({
-        url: config.tracker!,
-        token,
-        timeoutMs: Math.min(5_000, config.swarm.stallTimeoutMs),
-      })
-    : undefined;
+  const tracker = swarmOn ? trackerFor(config.tracker!, token, config.swarm.stallTimeoutMs) : undefined;
   const peers = new PeerClient({ token, timeoutMs: Math.min(PEER_TIMEOUT_MS, config.swarm.stallTimeoutMs) });
   const partials = await PartialStore.open(config.cache.dir, deps.store);
   const peerId = `agent-${randomBytes(8).toString("hex")}`;
@@ -179,6 +174,14 @@ export async function createSwarmNode(
       await peers.close();
     },
   };
+}
+
+/** One tracker client, or a sharded set when several replicas are configured. */
+function trackerFor(urls: string[], token: string, stallTimeoutMs: number): ClosableTracker {
+  const clientFor = (url: string) =>
+    new TrackerClient({ url, token, timeoutMs: Math.min(5_000, stallTimeoutMs) });
+  if (urls.length === 1) return clientFor(urls[0]);
+  return new ShardedTracker(urls, urls.map(clientFor));
 }
 
 /** sha256 of every piece of a cached blob, read once from the cache. */
