@@ -47,6 +47,7 @@ async function startTracker(leaseTimeoutMs = 5_000): Promise<{ tracker: Tracker;
     log: pino({ level: "silent" }),
     peerTtlMs: 60_000,
     leaseTimeoutMs,
+    leecherTtlMs: leaseTimeoutMs,
     maxOriginStreams: 4,
     announceIntervalMs: 15_000,
     maxPeers: 100,

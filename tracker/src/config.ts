@@ -91,8 +91,8 @@ export const FIELDS = new Map<string, Field<keyof TrackerConfig>>([
   }),
   field("lease-timeout", {
     key: "leaseTimeoutMs",
-    help: "an origin lease with no new piece (or a downloading peer silent) this long goes to another peer",
-    default: "10s",
+    help: "an origin lease with no new piece this long goes to another peer",
+    default: "20s",
     parse: durationIn(100, 3_600_000),
   }),
   field("max-origin-streams", {

@@ -13,6 +13,8 @@ import type { AnnounceOptions } from "./announce";
 
 export interface TrackerOptions extends AnnounceOptions {
   peerTtlMs: number;
+  /** Silence after which a member still downloading is forgotten (default LEECHER_TTL_MS). */
+  leecherTtlMs?: number;
   token: string;
   log: Logger;
   now?: () => number;
@@ -29,9 +31,19 @@ export interface Tracker {
   setReady(ready: boolean): void;
 }
 
+/**
+ * A member still downloading announces about every second (agent/src/swarm/swarm-fill.ts); ten
+ * seconds of silence means it died or lost the tracker. Shorter than any sensible lease timeout,
+ * which must also cover a slow origin (a piece per stream can take seconds when many blobs share it).
+ */
+export const LEECHER_TTL_MS = 10_000;
+
 export function createTracker(options: TrackerOptions): Tracker {
   const now = options.now ?? Date.now;
-  const store = new SwarmStore({ peerTtlMs: options.peerTtlMs, leecherTtlMs: options.leaseTimeoutMs });
+  const store = new SwarmStore({
+    peerTtlMs: options.peerTtlMs,
+    leecherTtlMs: options.leecherTtlMs ?? LEECHER_TTL_MS,
+  });
   const metrics = createTrackerMetrics(() => {
     store.sweep(now());
     return store.counts();

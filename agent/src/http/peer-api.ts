@@ -49,7 +49,7 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
       const body = await openPiece(deps, match[1], Number(match[2]));
       if (!body) return end(res, 404, "piece not held\n");
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
-      await send(body.stream, res, deps);
+      await send(body, res, deps);
       return true;
     } finally {
       release();
@@ -83,19 +83,25 @@ async function openPiece(
   }
 }
 
-async function send(stream: Readable, res: ServerResponse, deps: PeerApiDeps): Promise<void> {
+async function send(
+  body: { stream: Readable; length: number },
+  res: ServerResponse,
+  deps: PeerApiDeps,
+): Promise<void> {
+  const { stream, length } = body;
+  let sent = 0;
   try {
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
       await deps.limiter.take(buf.length);
       if (!res.write(buf)) await settledBy(res, ["drain", "close"]);
       deps.onUpload(buf.length);
-      if (res.destroyed) break;
+      sent += buf.length;
+      // Done at the last byte, not at the file's end-of-stream one read later: the asker may
+      // already be asking again, and the slot must be free by then.
+      if (res.destroyed || sent >= length) break;
     }
-    // The slot is held until the last byte is handed to the kernel, not merely queued in Node.
-    const finished = settledBy(res, ["finish", "close"]);
     res.end();
-    await finished;
   } catch {
     res.destroy();
   } finally {

@@ -70,6 +70,9 @@ export class SwarmDownload {
   private readonly tasks = new Set<Promise<void>>();
   /** Lease pieces being fetched from the origin right now. */
   private readonly originPieces = new Set<number>();
+  /** Lease pieces stored so far, and how many of them the tracker had seen when it last answered. */
+  private originStored = 0;
+  private originStoredSeen = 0;
   private stopping = false;
   private fallbackReason?: string;
   private feeder!: InOrderFeeder;
@@ -225,7 +228,9 @@ export class SwarmDownload {
    * socket at once, so a longer range would be paid for even when the lease shrinks under it.
    */
   private startOrigin(): void {
-    if (this.stopping) return;
+    // After each origin piece the lease may have been split; start nothing new until the tracker's
+    // answer to that piece's announce is in (the other request keeps the link busy meanwhile).
+    if (this.stopping || this.originStoredSeen < this.originStored) return;
     for (const range of this.view.leases)
       for (let piece = range.start; piece < range.end; piece++) {
         if (this.originPieces.size >= ORIGIN_PIPELINE) return;
@@ -255,7 +260,10 @@ export class SwarmDownload {
       if (!this.have.has(index)) {
         this.view.fetchedFromOrigin(index, sha256Hex(data));
         await this.store(index, data, "origin");
-        if (leased) this.maybeAnnounce(); // progress for the lease and the hash for the others
+        if (leased) {
+          this.originStored++;
+          this.maybeAnnounce(); // progress for the lease and the hash for the others
+        }
       }
       if (leased && this.stopping) return;
     }
@@ -356,6 +364,7 @@ export class SwarmDownload {
 
   private async announceOnce(flags: Partial<AnnounceRequest>): Promise<AnnounceResponse> {
     this.dirty = false;
+    const originStored = this.originStored;
     this.lastAnnounce = this.now();
     const res = await this.deps.tracker.announce({
       digest: this.digest,
@@ -372,6 +381,7 @@ export class SwarmDownload {
     });
     if (res.pieceSize !== this.partial.pieceSize) return res;
     this.stallMs = Math.max(this.deps.stallTimeoutMs, STALL_LEASE_TIMEOUTS * res.leaseTimeoutMs);
+    this.originStoredSeen = Math.max(this.originStoredSeen, originStored);
     const before = JSON.stringify(this.view.leases);
     // A stall is the whole swarm standing still, not this node waiting its turn in a herd.
     if (this.view.apply(res, !this.stopping)) this.lastProgress = this.now();
