@@ -64,8 +64,8 @@ describe("decideLeases", () => {
       ],
     },
     {
-      name: "split counts only unheld pieces",
-      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: heldSet(0, 1, 2, 3, 4, 5) },
+      name: "split counts only unheld pieces, and leaves the holder its next three",
+      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: heldSet(0, 1, 2, 3, 4) },
       granted: ["b", 8, 10],
       leases: [
         ["a", 0, 8],
@@ -90,8 +90,8 @@ describe("decideLeases", () => {
       ],
     },
     {
-      name: "a lease with three unheld pieces is not split (the holder may be fetching two of them)",
-      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: i => i < 7 },
+      name: "a lease with four unheld pieces is not split (the holder may be on three of them)",
+      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: i => i < 6 },
       leases: [["a", 0, 10]],
     },
     {

@@ -2,17 +2,18 @@
  * Pure origin-lease policy (DESIGN 2.4): each piece is fetched from the origin by exactly one member.
  * The first member gets a contiguous run of every unleased, unheld piece; later members split the
  * largest remaining lease (they take its back half, which the holder, fetching front to back,
- * reaches last; only leases with 4+ unheld pieces are split), up to `maxOriginStreams` live holders. A lease whose holder reported no new piece
+ * reaches last; the holder keeps at least its next three unheld pieces), up to `maxOriginStreams` live holders. A lease whose holder reported no new piece
  * for `leaseTimeoutMs` expires and its unheld pieces go to another member.
  * One lease per holder, so "holders" and "origin streams" are the same count.
  */
 
 /**
- * A holder keeps a couple of Range requests running ahead (the agent's origin pipeline), so a lease
- * is split only when both halves get at least two pieces: the front ones the holder may already be
- * fetching stay with it and no piece is fetched from the origin twice.
+ * The holder's first unheld pieces may already be on their way: one it stored but has not announced
+ * yet, and two Range requests running (the agent's origin pipeline). A split leaves those three with
+ * the holder and gives the taker at least two, so no piece is fetched from the origin twice.
  */
-const MIN_UNHELD_TO_SPLIT = 4;
+const HOLDER_KEEPS = 3;
+const MIN_TAKEN = 2;
 
 export interface Lease {
   holder: string;
@@ -111,8 +112,8 @@ function splitLargest(input: LeaseInput, live: Lease[], events: LeaseDecision["e
     const unheld = unheldIn(lease, input.isHeld);
     if (!best || unheld.length > best.unheld.length) best = { lease, unheld };
   }
-  if (!best || best.unheld.length < MIN_UNHELD_TO_SPLIT) return { leases: live, events };
-  const cut = best.unheld[Math.floor(best.unheld.length / 2)];
+  if (!best || best.unheld.length < HOLDER_KEEPS + MIN_TAKEN) return { leases: live, events };
+  const cut = best.unheld[Math.max(HOLDER_KEEPS, Math.floor(best.unheld.length / 2))];
   const shrunk: Lease = { ...best.lease, end: cut };
   const taken: Lease = {
     holder: input.requester,

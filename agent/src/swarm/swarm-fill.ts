@@ -61,6 +61,16 @@ const ORIGIN_PIPELINE = 2;
  */
 const STALL_LEASE_TIMEOUTS = 1.5;
 
+/** The tracker moved a piece's lease to another member while this one was fetching it. */
+class LeaseLostError extends Error {}
+
+async function* whileLeased(chunks: AsyncIterable<Buffer>, leased: () => boolean): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    if (!leased()) throw new LeaseLostError("lease lost");
+    yield chunk;
+  }
+}
+
 export class SwarmDownload {
   private partial!: PartialBlob;
   private have!: Bitfield;
@@ -238,6 +248,10 @@ export class SwarmDownload {
         this.originPieces.add(piece);
         const task = this.originRun(piece, piece + 1, true)
           .catch(err => {
+            if (err instanceof LeaseLostError) {
+              this.deps.log.debug({ digest: this.digest, piece }, "lease moved on: origin fetch dropped");
+              return;
+            }
             this.deps.log.warn({ digest: this.digest, err }, "origin lease fetch failed");
             return this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
           })
@@ -255,7 +269,10 @@ export class SwarmDownload {
       end: pieceSpan(end - 1, size, pieceSize).end,
     };
     const { upstream, repo, digest, credentials } = this.request;
-    const chunks = this.deps.client.blob(upstream, repo, digest, credentials, span);
+    let chunks = this.deps.client.blob(upstream, repo, digest, credentials, span);
+    // A leased piece whose lease the tracker gave to someone else (expired or split) is dropped
+    // mid-stream: the new holder fetches it, and each byte should leave the origin once.
+    if (leased) chunks = whileLeased(chunks, () => this.stopping || this.view.inLease(first));
     for await (const { index, data } of intoPieces(chunks, first, end, size, pieceSize)) {
       if (!this.have.has(index)) {
         this.view.fetchedFromOrigin(index, sha256Hex(data));
