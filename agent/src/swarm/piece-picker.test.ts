@@ -30,6 +30,16 @@ function input(over: Over): PickInput {
 
 const picks: { name: string; input: PickInput; want: PieceRequest[] }[] = [
   {
+    name: "a common piece goes to the equally loaded holder with fewer pieces nobody else has",
+    input: input({
+      held: [0, 1, 2, 3, 4, 5],
+      // a alone holds 6 (fresh from the origin; its hash is not announced yet), 7 is common.
+      hashKnown: p => p !== 6,
+      peers: [peer("a", [6, 7]), peer("b", [7])],
+    }),
+    want: [{ piece: 7, peerId: "b" }],
+  },
+  {
     name: "a busy holder is skipped until its backoff ends",
     input: input({
       held: [0, 1, 2, 3, 4, 5, 6],

@@ -5,7 +5,9 @@
  * - Only pieces we need, whose hash is known (so the bytes can be verified), held by a peer that is
  *   neither banned nor busy (it answered 503 a moment ago).
  * - Rarest first (fewest unbanned holders), ties by lower index (helps the in-order client stream).
- * - For each piece, the least-loaded holder with room under `maxPerPeer`; at most `maxTotal` requests.
+ * - For each piece, the least-loaded holder with room under `maxPerPeer`; among equally loaded ones,
+ *   the holder of the fewest pieces nobody else has, so a holder of fresh pieces (a lease holder)
+ *   keeps its upload slots for them. At most `maxTotal` requests.
  * - Endgame: once at most `endgamePieces` needed pieces are left and every one a peer holds is already
  *   requested, a piece whose request has run for `endgameAfterMs` may get one more request from a
  *   different peer (first answer wins).
@@ -54,13 +56,15 @@ export function pickPieces(input: PickInput): PieceRequest[] {
     asked.set(request.piece, set);
   }
   const candidates: { piece: number; holders: PeerView[] }[] = [];
+  /** Per peer: needed pieces only it holds (fresh ones, e.g. from its origin lease). */
+  const unique = new Map<string, number>(peers.map(peer => [peer.id, 0]));
   let neededCount = 0;
   for (let piece = 0; piece < input.pieceCount; piece++) {
     if (!input.needed(piece)) continue;
     neededCount++;
-    if (!input.hashKnown(piece)) continue;
     const holders = peers.filter(peer => peer.have.has(piece));
-    if (holders.length > 0) candidates.push({ piece, holders });
+    if (holders.length === 1) unique.set(holders[0].id, unique.get(holders[0].id)! + 1);
+    if (holders.length > 0 && input.hashKnown(piece)) candidates.push({ piece, holders });
   }
   const endgame = neededCount <= input.endgamePieces;
   candidates.sort((a, b) => a.holders.length - b.holders.length || a.piece - b.piece);
@@ -72,7 +76,7 @@ export function pickPieces(input: PickInput): PieceRequest[] {
       if (total >= input.maxTotal) break;
       const already = asked.get(piece);
       if (duplicates ? !already || already.size >= 2 || !slow.has(piece) : already) continue;
-      const peer = leastLoaded(holders, load, input.maxPerPeer, already);
+      const peer = leastLoaded(holders, load, unique, input.maxPerPeer, already);
       if (!peer) continue;
       picked.push({ piece, peerId: peer.id });
       load.set(peer.id, load.get(peer.id)! + 1);
@@ -88,14 +92,21 @@ export function pickPieces(input: PickInput): PieceRequest[] {
 function leastLoaded(
   holders: readonly PeerView[],
   load: Map<string, number>,
+  unique: Map<string, number>,
   maxPerPeer: number,
   exclude: Set<string> | undefined,
 ): PeerView | undefined {
+  const rank = (peer: PeerView) => [load.get(peer.id)!, unique.get(peer.id)!];
   let best: PeerView | undefined;
   for (const peer of holders) {
-    const n = load.get(peer.id)!;
-    if (n >= maxPerPeer || exclude?.has(peer.id)) continue;
-    if (!best || n < load.get(best.id)! || (n === load.get(best.id)! && peer.id < best.id)) best = peer;
+    if (load.get(peer.id)! >= maxPerPeer || exclude?.has(peer.id)) continue;
+    if (!best) {
+      best = peer;
+      continue;
+    }
+    const [n, u] = rank(peer);
+    const [bn, bu] = rank(best);
+    if (n < bn || (n === bn && (u < bu || (u === bu && peer.id < best.id)))) best = peer;
   }
   return best;
 }
