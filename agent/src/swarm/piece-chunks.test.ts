@@ -1,4 +1,4 @@
-import { intoPieces } from "./piece-chunks";
+import { intoPieces, LeaseLostError, whileLeased } from "./piece-chunks";
 
 async function collect(chunks: Buffer[], first: number, end: number, size: number, pieceSize: number) {
   async function* source() {
@@ -39,5 +39,32 @@ describe("intoPieces", () => {
     { name: "a stream that runs long", chunks: ["abcdefghijk"], error: "runs past piece 2" },
   ])("rejects $name", async ({ chunks, error }) => {
     await expect(collect(chunks.map(bytes), 0, 3, 10, 4)).rejects.toThrow(error);
+  });
+});
+
+describe("whileLeased", () => {
+  it("passes chunks while the lease holds and ends the stream with LeaseLostError once it does not", async () => {
+    let leased = true;
+    let closed = false;
+    async function* source() {
+      try {
+        yield Buffer.from("a");
+        yield Buffer.from("b");
+        yield Buffer.from("c");
+      } finally {
+        closed = true;
+      }
+    }
+    const got: string[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of whileLeased(source(), () => leased)) {
+          got.push(chunk.toString());
+          leased = false;
+        }
+      })(),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(got).toEqual(["a"]);
+    expect(closed).toBe(true); // the upstream stream is released
   });
 });

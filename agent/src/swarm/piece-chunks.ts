@@ -1,6 +1,10 @@
-/** Cuts a byte stream that starts at piece `first` into whole pieces `first`..`end - 1`. No I/O. */
+/**
+ * Byte streams of pieces, no I/O: cutting one into whole pieces, and stopping one whose origin lease
+ * was taken away.
+ */
 import { pieceSpan } from "../../../protocol/pieces";
 
+/** Cuts a byte stream that starts at piece `first` into whole pieces `first`..`end - 1`. */
 export async function* intoPieces(
   chunks: AsyncIterable<Buffer>,
   first: number,
@@ -28,4 +32,18 @@ export async function* intoPieces(
     }
   }
   if (index < end) throw new Error(`stream ended inside piece ${index} (wanted up to ${end - 1})`);
+}
+
+/** The tracker moved a piece's lease to another member while this one was fetching it. */
+export class LeaseLostError extends Error {}
+
+/** Passes chunks through while `leased()` holds; throws LeaseLostError (ending the fetch) once not. */
+export async function* whileLeased(
+  chunks: AsyncIterable<Buffer>,
+  leased: () => boolean,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    if (!leased()) throw new LeaseLostError("lease lost");
+    yield chunk;
+  }
 }

@@ -23,7 +23,7 @@ import type { PartialBlob, PartialStore } from "../cache/partial-store";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import { PeerBusyError, type PeerApi } from "./peer-client";
 import { InOrderFeeder } from "./in-order-feeder";
-import { intoPieces } from "./piece-chunks";
+import { intoPieces, LeaseLostError, whileLeased } from "./piece-chunks";
 import { pickPieces, PieceRequest } from "./piece-picker";
 import type { SwarmBook } from "./swarm-book";
 import { missingRuns, SwarmView } from "./swarm-view";
@@ -60,16 +60,6 @@ const ORIGIN_PIPELINE = 2;
  * is handed to another member before every member gives up on the swarm and goes to the origin.
  */
 const STALL_LEASE_TIMEOUTS = 1.5;
-
-/** The tracker moved a piece's lease to another member while this one was fetching it. */
-class LeaseLostError extends Error {}
-
-async function* whileLeased(chunks: AsyncIterable<Buffer>, leased: () => boolean): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    if (!leased()) throw new LeaseLostError("lease lost");
-    yield chunk;
-  }
-}
 
 export class SwarmDownload {
   private partial!: PartialBlob;
