@@ -11,6 +11,7 @@ export class SwarmBook {
   private readonly pieceSizes = new Map<string, number>();
   private readonly partials = new Map<string, PartialBlob>();
   private readonly seeds = new Map<string, { size: number; hashes?: Record<number, string> }>();
+  private readonly leased = new Set<string>();
 
   constructor(readonly minPieceSize: number) {}
 
@@ -28,9 +29,21 @@ export class SwarmBook {
     return this.partials.get(digest);
   }
 
+  /** Whether the download of `digest` holds an origin lease right now. */
+  holdsLease(digest: string, holds: boolean): void {
+    if (holds) this.leased.add(digest);
+    else this.leased.delete(digest);
+  }
+
+  /** Downloads holding an origin lease (they share this node's origin bandwidth). */
+  get leasesHeld(): number {
+    return this.leased.size;
+  }
+
   /** The download ended (committed to the cache or abandoned). */
   finished(digest: string, seeding: { size: number; hashes?: Record<number, string> } | undefined): void {
     this.partials.delete(digest);
+    this.leased.delete(digest);
     if (!seeding) return;
     this.seeds.delete(digest);
     this.seeds.set(digest, seeding);

@@ -233,7 +233,7 @@ export class SwarmDownload {
     if (this.stopping || this.originStoredSeen < this.originStored) return;
     for (const range of this.view.leases)
       for (let piece = range.start; piece < range.end; piece++) {
-        if (this.originPieces.size >= ORIGIN_PIPELINE) return;
+        if (this.originPieces.size >= this.originDepth()) return;
         if (this.have.has(piece) || this.originPieces.has(piece)) continue;
         this.originPieces.add(piece);
         const task = this.originRun(piece, piece + 1, true)
@@ -248,6 +248,15 @@ export class SwarmDownload {
           .finally(() => this.originPieces.delete(piece));
         this.track(task);
       }
+  }
+
+  /**
+   * Two requests in flight keep a lone lease's stream busy between pieces; a node holding leases of
+   * several blobs already has several streams, and more flows on one link starve some of them
+   * long enough for their leases to expire.
+   */
+  private originDepth(): number {
+    return this.deps.book.leasesHeld > 1 ? 1 : ORIGIN_PIPELINE;
   }
 
   /** Pieces first..end-1 from the origin in one Range stream. */
@@ -392,6 +401,7 @@ export class SwarmDownload {
     const before = JSON.stringify(this.view.leases);
     // A stall is the whole swarm standing still, not this node waiting its turn in a herd.
     if (this.view.apply(res, !this.stopping)) this.lastProgress = this.now();
+    this.deps.book.holdsLease(this.digest, this.view.leases.length > 0);
     if (JSON.stringify(this.view.leases) !== before)
       this.deps.log.debug({ digest: this.digest, leases: this.view.leases }, "origin lease changed");
     return res;
