@@ -10,7 +10,7 @@ import {
   decodeBitfield,
   encodeBitfield,
 } from "../../protocol/tracker-api";
-import { hasPiece } from "./bitfield";
+import { countOnlyIn, hasPiece } from "./bitfield";
 import { LeaseEvent, decideLeases } from "./lease-policy";
 import type { Member, Swarm, SwarmStore } from "./swarm-store";
 
@@ -68,6 +68,10 @@ export function announce(
     now,
     leaseTimeoutMs: options.leaseTimeoutMs,
     maxOriginStreams: options.maxOriginStreams,
+    requesterUnshared: countOnlyIn(
+      have,
+      [...swarm.members.values()].filter(m => m.peerId !== request.peerId).map(m => m.have),
+    ),
   });
   swarm.leases = decision.leases;
   const leases = decision.granted ? [{ start: decision.granted.start, end: decision.granted.end }] : [];

@@ -18,13 +18,13 @@ export function setPiece(bits: Uint8Array, index: number): void {
 
 export function countPieces(bits: Uint8Array): number {
   let count = 0;
-  for (const byte of bits) {
-    let b = byte;
-    while (b) {
-      b &= b - 1;
-      count++;
-    }
-  }
+  for (const byte of bits) count += bitsSet(byte);
+  return count;
+}
+
+function bitsSet(byte: number): number {
+  let count = 0;
+  for (let b = byte & 0xff; b; b &= b - 1) count++;
   return count;
 }
 
@@ -33,4 +33,12 @@ export function unionOf(fields: Iterable<Uint8Array>, pieceCount: number): Uint8
   const out = emptyBitfield(pieceCount);
   for (const bits of fields) for (let i = 0; i < out.length; i++) out[i] |= bits[i];
   return out;
+}
+
+/** Pieces set in `mine` and in none of `others`. */
+export function countOnlyIn(mine: Uint8Array, others: Iterable<Uint8Array>): number {
+  const rest = unionOf(others, mine.length * 8);
+  let count = 0;
+  for (let i = 0; i < mine.length; i++) count += bitsSet(mine[i] & ~rest[i]);
+  return count;
 }

@@ -73,6 +73,20 @@ describe("decideLeases", () => {
       ],
     },
     {
+      name: "no split for a member still holding five pieces nobody else has (its upload is the queue)",
+      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: heldSet(0, 1), requesterUnshared: 5 },
+      leases: [["a", 0, 10]],
+    },
+    {
+      name: "a member holding four pieces nobody else has may still split",
+      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: heldSet(0, 1), requesterUnshared: 4 },
+      granted: ["b", 6, 10],
+      leases: [
+        ["a", 0, 6],
+        ["b", 6, 10],
+      ],
+    },
+    {
       name: "no grant beyond maxOriginStreams holders",
       input: { requester: "c", leases: [lease("a", 0, 5), lease("b", 5, 10)] },
       leases: [
@@ -299,6 +313,23 @@ describe("herd of 10 joiners", () => {
     ).response;
     const leased = [...late.leases, ...next.leases];
     expect(leased.some(l => l.start < 50)).toBe(true);
+    assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
+  });
+
+  it("splits a lease for a member whose pieces the others have, not for one whose they lack", () => {
+    const store = new SwarmStore({ peerTtlMs: 60_000 });
+    announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, 0); // p1 leases all
+    const pieces = (...indices: number[]) => {
+      const bits = emptyBitfield(PIECES);
+      for (const i of indices) setPiece(bits, i);
+      return bits;
+    };
+    // p2 holds 90-95, which nobody else has (say, fetched from an expired lease).
+    const busy = announce(store, request("p2", PIECES, pieces(90, 91, 92, 93, 94, 95)), OPTIONS, 10);
+    expect(busy.response.leases).toEqual([]);
+    // p3 holds the same pieces as p2: none of them is only its own, and p2's are shared now.
+    const free = announce(store, request("p3", PIECES, pieces(90, 91, 92, 93, 94, 95)), OPTIONS, 20);
+    expect(free.response.leases).toHaveLength(1);
     assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
   });
 

@@ -2,7 +2,9 @@
  * Pure origin-lease policy (DESIGN 2.4): each piece is fetched from the origin by exactly one member.
  * The first member gets a contiguous run of every unleased, unheld piece; later members split the
  * largest remaining lease (they take its back half, which the holder, fetching front to back,
- * reaches last; the holder keeps at least its next three unheld pieces), up to `maxOriginStreams` live holders. A lease whose holder reported no new piece
+ * reaches last; the holder keeps at least its next three unheld pieces), up to `maxOriginStreams`
+ * live holders. No split goes to a member still holding several pieces nobody else has. A lease
+ * whose holder reported no new piece
  * for `leaseTimeoutMs` expires and its unheld pieces go to another member.
  * One lease per holder, so "holders" and "origin streams" are the same count.
  */
@@ -14,6 +16,12 @@
  */
 const HOLDER_KEEPS = 3;
 const MIN_TAKEN = 2;
+/**
+ * A member holding more than this many pieces no other member has yet is still busy uploading them
+ * (every other member wants them, and its upload is the only source). A split would add origin
+ * pieces to that queue and make it the swarm's bottleneck; the live holder keeps the pieces instead.
+ */
+const MAX_UNSHARED_FOR_SPLIT = 4;
 
 export interface Lease {
   holder: string;
@@ -37,6 +45,8 @@ export interface LeaseInput {
   now: number;
   leaseTimeoutMs: number;
   maxOriginStreams: number;
+  /** Pieces the requester holds that no other live member holds. */
+  requesterUnshared?: number;
 }
 
 export type LeaseEvent = "granted" | "split" | "expired" | "finished" | "released" | "dropped";
@@ -107,6 +117,7 @@ function firstFreeRun(input: LeaseInput, live: readonly Lease[]): Lease | undefi
 }
 
 function splitLargest(input: LeaseInput, live: Lease[], events: LeaseDecision["events"]): LeaseDecision {
+  if ((input.requesterUnshared ?? 0) > MAX_UNSHARED_FOR_SPLIT) return { leases: live, events };
   let best: { lease: Lease; unheld: number[] } | undefined;
   for (const lease of live) {
     const unheld = unheldIn(lease, input.isHeld);
