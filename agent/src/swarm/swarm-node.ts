@@ -154,6 +154,7 @@ export async function createSwarmNode(
       const advertise = config.swarm.advertise;
       address = advertise ? `${advertise.host}:${advertise.port}` : reachable(peerAddress);
       if (tracker) {
+        deps.log.info({ peerId, address }, "swarm member");
         heartbeat = setInterval(() => void announceSeeds(), SEED_HEARTBEAT_MS);
         heartbeat.unref();
         // On start: every cached blob big enough for the swarm is seeded again (DESIGN 2.3).
