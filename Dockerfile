@@ -2,7 +2,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts
+# Other packages' install scripts stay off; sockopt (the peer port's send-queue cap, a small N-API
+# addon whose Linux prebuild is unusable) is compiled here, hence the toolchain in this stage only.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/* \
+ && npm ci --ignore-scripts && npm rebuild sockopt
 COPY . .
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 

@@ -13,6 +13,7 @@ import { InFlight } from "./cache/in-flight";
 import { ConfigError, helpText, parseAgentArgs, AgentConfig } from "./config/load";
 import { createPeerServer } from "./http/peer-server";
 import { createRegistryServer } from "./http/registry-server";
+import { loadSendQueueTuning, SendQueueTuning } from "./http/send-queue";
 import { RegistryHandler } from "./http/registry-handler";
 import { createLogger } from "./log";
 import { createAgentMetrics, MetricSources } from "./metrics";
@@ -81,6 +82,7 @@ async function main(argv: string[]): Promise<void> {
     isReady: () => ready,
     log,
     peerApi: swarm?.peerApi,
+    sendQueue: swarm && peerSendQueue(log),
   });
   const registryAddress = await listen(registryServer, config.listen);
   const peerAddress = await listen(peerServer, config.peerListen);
@@ -147,6 +149,14 @@ function readToken(config: AgentConfig): string | undefined {
     process.stderr.write(`peerpull-agent: ${(err as Error).message}\n`);
     process.exit(2);
   }
+}
+
+/** The peer port's send-queue cap, or a warning that uploads run with the kernel's deep queue. */
+function peerSendQueue(log: ReturnType<typeof createLogger>): SendQueueTuning {
+  const tuning = loadSendQueueTuning();
+  if (tuning.unavailable)
+    log.warn({ reason: tuning.unavailable }, "peer send queue not capped: upload slots are looser");
+  return tuning;
 }
 
 function housekeepingIntervalMs(config: AgentConfig): number {

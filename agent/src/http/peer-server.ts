@@ -5,6 +5,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { SendQueueTuning } from "./send-queue";
 
 export type PeerRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -14,16 +15,20 @@ export interface PeerServerDeps {
   log: Logger;
   /** Handles the request and resolves true when the path was its own. */
   peerApi?: PeerRoute;
+  /** Caps each connection's kernel send queue, so upload slots bound what is on the wire. */
+  sendQueue?: SendQueueTuning;
 }
 
 export function createPeerServer(deps: PeerServerDeps): Server {
-  return createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     route(req, res, deps).catch(err => {
       deps.log.error({ err, url: req.url }, "peer port error");
       if (!res.headersSent) text(res, 500, "internal error\n");
       else res.destroy();
     });
   });
+  if (deps.sendQueue) server.on("connection", socket => deps.sendQueue!.limit(socket));
+  return server;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: PeerServerDeps): Promise<void> {
