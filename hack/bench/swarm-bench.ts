@@ -98,6 +98,10 @@ export async function swarmBench(args: string[]): Promise<BenchResult[]> {
     agentArgs: ["--log-level", "warn", ...opts.agentArgs],
     trackerArgs: opts.trackerArgs,
   });
+  // Interrupted (Ctrl-C, timeout): namespaces, registry, tracker and agents go too.
+  const onSignal = (signal: NodeJS.Signals) =>
+    void cluster.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     const results: BenchResult[] = [];
     for (const phase of opts.phases) {
@@ -118,6 +122,7 @@ export async function swarmBench(args: string[]): Promise<BenchResult[]> {
     }
     return results;
   } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     for (const layout of layouts) await layout.remove();
     const keepLogs = process.env.PEERPULL_BENCH_LOGS;
     if (keepLogs) await copyLogs(cluster.dir, keepLogs);
