@@ -23,7 +23,7 @@ describe("tracker config", () => {
       listen: { host: "0.0.0.0", port: 65010 },
       peerTokenFile: "/run/token",
       peerTtlMs: 60_000,
-      leaseTimeoutMs: 20_000,
+      leaseTimeoutMs: 30_000,
       maxOriginStreams: 4,
       announceIntervalMs: 15_000,
       maxPeers: 100,

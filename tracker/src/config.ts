@@ -92,7 +92,7 @@ export const FIELDS = new Map<string, Field<keyof TrackerConfig>>([
   field("lease-timeout", {
     key: "leaseTimeoutMs",
     help: "an origin lease with no new piece this long goes to another peer",
-    default: "20s",
+    default: "30s",
     parse: durationIn(100, 3_600_000),
   }),
   field("max-origin-streams", {
