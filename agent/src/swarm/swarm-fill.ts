@@ -60,6 +60,10 @@ const ORIGIN_PIPELINE = 2;
  * is handed to another member before every member gives up on the swarm and goes to the origin.
  */
 const STALL_LEASE_TIMEOUTS = 1.5;
+/** A leased origin stream silent this long (x lease timeout) is reopened with Range from its last
+ * byte, so a dead connection is replaced before the tracker moves the lease and the piece is fetched
+ * twice. */
+const ORIGIN_IDLE_LEASE_FRACTION = 0.25;
 
 export class SwarmDownload {
   private partial!: PartialBlob;
@@ -78,6 +82,7 @@ export class SwarmDownload {
   private feeder!: InOrderFeeder;
   private lastProgress = 0;
   private stallMs: number;
+  private leasedOriginIdleMs: number | undefined;
   private lastAnnounce = 0;
   private announcing?: Promise<void>;
   private dirty = false;
@@ -266,6 +271,7 @@ export class SwarmDownload {
     const span = {
       offset: pieceSpan(first, size, pieceSize).start,
       end: pieceSpan(end - 1, size, pieceSize).end,
+      idleTimeoutMs: leased ? this.leasedOriginIdleMs : undefined,
     };
     const { upstream, repo, digest, credentials } = this.request;
     let chunks = this.deps.client.blob(upstream, repo, digest, credentials, span);
@@ -397,6 +403,7 @@ export class SwarmDownload {
     });
     if (res.pieceSize !== this.partial.pieceSize) return res;
     this.stallMs = Math.max(this.deps.stallTimeoutMs, STALL_LEASE_TIMEOUTS * res.leaseTimeoutMs);
+    this.leasedOriginIdleMs = Math.max(1_000, Math.round(ORIGIN_IDLE_LEASE_FRACTION * res.leaseTimeoutMs));
     this.originStoredSeen = Math.max(this.originStoredSeen, originStored);
     const before = JSON.stringify(this.view.leases);
     // A stall is the whole swarm standing still, not this node waiting its turn in a herd.

@@ -67,6 +67,27 @@ it("retries 5xx and resumes a cut blob stream with Range, delivering exact bytes
   expect(seen.slice(2).every(r => r.startsWith("bytes="))).toBe(true);
 });
 
+it("resumes a stream that goes silent past idleTimeoutMs from the last byte received", async () => {
+  const seen: string[] = [];
+  const stalled: ServerResponse[] = [];
+  const origin = await serve((req, res) => {
+    seen.push(req.headers.range ?? "none");
+    if (seen.length > 1) return sendBlob(req, res);
+    res.writeHead(206, { "content-length": blob.length - 1 });
+    res.write(blob.subarray(1, 1 + 700_000)); // then silence, the connection left open
+    stalled.push(res);
+  });
+  // The client's own timeout is longer than the test's: only the per-request one can end the wait.
+  const patient = new UpstreamClient({ timeoutMs: 120_000, retries: 3, backoffBaseMs: 5 });
+  const span = { offset: 1, end: blob.length - 1, idleTimeoutMs: 300 };
+  const got = await collect(patient.blob({ host: "o", origin }, "app", digest, anonymous, span)).finally(() =>
+    patient.close(),
+  );
+  expect(got.equals(blob.subarray(1))).toBe(true);
+  expect(seen).toEqual([`bytes=1-${blob.length - 1}`, `bytes=700001-${blob.length - 1}`]);
+  stalled.forEach(res => res.destroy());
+});
+
 it("skips already-received bytes when the origin ignores Range", async () => {
   let calls = 0;
   const origin = await serve((req, res) => {

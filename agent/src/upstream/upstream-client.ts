@@ -40,6 +40,8 @@ interface OriginRequest {
   credentials: ClientCredentials;
   method: Method;
   headers: Record<string, string>;
+  /** Overrides the client's idle-body timeout for this request. */
+  bodyTimeoutMs?: number;
 }
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MANIFEST_ACCEPT = [
@@ -112,14 +114,15 @@ export class UpstreamClient {
 
   /**
    * The blob's bytes from `offset` (or the inclusive `end`), paced by the node limiter. A stream that
-   * breaks is resumed with `Range` from the last byte received, up to `retries` times.
+   * breaks, or sends nothing for `idleTimeoutMs` (default: the client's timeout), is resumed with
+   * `Range` from the last byte received, up to `retries` times.
    */
   async *blob(
     upstream: Upstream,
     repo: string,
     digest: string,
     credentials: ClientCredentials,
-    span: { offset: number; end?: number } = { offset: 0 },
+    span: { offset: number; end?: number; idleTimeoutMs?: number } = { offset: 0 },
   ): AsyncGenerator<Buffer> {
     let offset = span.offset;
     const wanted = span.end === undefined ? undefined : span.end + 1;
@@ -128,7 +131,16 @@ export class UpstreamClient {
         const range = offset > 0 || span.end !== undefined ? `bytes=${offset}-${span.end ?? ""}` : undefined;
         const path = `/v2/${repo}/blobs/${digest}`;
         const headers: Record<string, string> = range ? { range } : {};
-        const response = await this.send({ upstream, repo, path, credentials, method: "GET", headers });
+        const bodyTimeoutMs = span.idleTimeoutMs;
+        const response = await this.send({
+          upstream,
+          repo,
+          path,
+          credentials,
+          method: "GET",
+          headers,
+          bodyTimeoutMs,
+        });
         let skip = rangeIgnored(response, offset) ? offset : 0;
         for await (const raw of response.body as AsyncIterable<Buffer>) {
           let chunk = raw;
@@ -189,7 +201,15 @@ export class UpstreamClient {
     );
   }
 
-  private async sendOnce({ upstream, repo, path, credentials, method, headers }: OriginRequest) {
+  private async sendOnce({
+    upstream,
+    repo,
+    path,
+    credentials,
+    method,
+    headers,
+    bodyTimeoutMs,
+  }: OriginRequest) {
     let authorization: string | undefined;
     try {
       authorization = await this.auth.headerFor(upstream.origin, credentials, repo);
@@ -204,6 +224,7 @@ export class UpstreamClient {
         dispatcher: this.dispatcher,
         method,
         headers: { ...headers, ...(authorization ? { authorization } : {}), "user-agent": "peerpull-agent" },
+        ...(bodyTimeoutMs === undefined ? {} : { bodyTimeout: bodyTimeoutMs }),
       });
     } catch (err) {
       throw new UpstreamUnreachableError(`origin ${upstream.origin} unreachable: ${(err as Error).message}`, {
