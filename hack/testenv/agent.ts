@@ -43,7 +43,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
   const cacheDir = opts.cacheDir ?? (await tempDir("agent-cache"));
   const logDir = await tempDir("agent-log");
   const [port, peerPort] = [await freePort(), await freePort()];
+  // PEERPULL_AGENT_NODE_ARGS: extra node flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const args = [
+    ...nodeArgs,
     AGENT_BIN,
     "--listen",
     `127.0.0.1:${port}`,

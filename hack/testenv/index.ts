@@ -6,3 +6,5 @@ export * from "./skopeo";
 export * from "./containerd";
 export * from "./agent";
 export * from "./prom-text";
+export * from "./tracker";
+export * from "./token-issuer";

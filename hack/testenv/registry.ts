@@ -25,6 +25,8 @@ export interface Credentials {
 export interface RegistryOptions {
   /** htpasswd (Basic) auth for every /v2/ request when set. */
   auth?: Credentials;
+  /** Extra config lines, e.g. a token issuer's `auth.token` section (per-repository access). */
+  configLines?: string[];
 }
 
 export interface AccessLogEntry {
@@ -149,6 +151,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       await writeFile(htpasswd, (await htpasswdLine(opts.auth.user, opts.auth.password)) + "\n");
       lines.push("auth:", "  htpasswd:", "    realm: peerpull-test", `    path: ${htpasswd}`);
     }
+    lines.push(...(opts.configLines ?? []));
     const configPath = join(dir, "config.yml");
     await writeFile(configPath, lines.join("\n") + "\n");
 

@@ -1,7 +1,9 @@
 /**
  * DESIGN 2.2: no byte of a repository reaches a request unless the origin confirmed, within authTTL,
- * that the request's credentials may read it. Manifests are always proxied (the origin decides and
- * the digests they reference are granted); a blob outside the grants costs one HEAD at the origin.
+ * that the request's credentials may read exactly that (repository, digest). Manifests are always
+ * proxied (the origin decides), and an image manifest's config and layers are granted to the
+ * request's (credential, repository) because registries verify them on push (manifest-references.ts);
+ * any other blob costs one HEAD at the origin with the same credentials.
  */
 import { createHash } from "node:crypto";
 import { OciError } from "../../../protocol/oci-error";
@@ -59,11 +61,11 @@ export class Authorizer {
       throw originErrorToOci(err, "manifest");
     }
     const digest = manifestDigest(req, result);
-    const references = result.body ? manifestReferences(result.body) : [];
+    const references = result.body ? manifestReferences(result.body, result.contentType) : [];
     this.deps.grants.grant(
       req.credentials.fingerprint,
       scopeOf(req.upstream, req.repo),
-      [{ digest, size: result.size }, ...references],
+      references,
       this.now(),
     );
     this.deps.onDecision?.("origin");
@@ -94,9 +96,13 @@ export class Authorizer {
         throw originErrorToOci(err, "blob");
       }
       const grace = this.deps.offlineGraceMs;
-      if (grace > 0 && this.deps.grants.authorizedWithin(credentials.fingerprint, scope, grace, this.now())) {
+      const confirmed =
+        grace > 0
+          ? this.deps.grants.confirmedWithin(credentials.fingerprint, scope, digest, grace, this.now())
+          : undefined;
+      if (confirmed) {
         this.deps.onDecision?.("offline");
-        return {};
+        return { size: confirmed.size };
       }
       this.deps.onDecision?.("unreachable");
       throw new OciError("UNAVAILABLE", "origin registry unreachable: access cannot be verified");

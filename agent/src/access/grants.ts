@@ -1,71 +1,67 @@
 /**
- * Which digests a (credential fingerprint, registry/repo) pair may read, learned from manifests
- * the origin served to that pair or from a successful HEAD, each until an expiry. Time is passed in;
- * the book holds no timers. Bounded: the oldest pairs are dropped past `maxPairs`.
+ * What the origin confirmed it would serve: (credential fingerprint, registry/repo, digest) triples,
+ * each with when it was confirmed and the blob size it told (DESIGN 2.2). A cached blob is served for
+ * a triple confirmed within authTTL; with offline grace, for a triple confirmed within the grace.
+ * One LRU over all triples bounds memory however many credentials and manifests pass through.
+ * Time is passed in; the book holds no timers.
  */
+import { LRUCache } from "lru-cache";
 
 export interface Grant {
-  expiresAt: number;
+  confirmedAt: number;
   /** Size of the blob when the manifest descriptor or HEAD told it. */
   size?: number;
 }
 
-interface PairRecord {
-  digests: Map<string, Grant>;
-  lastAuthorizedAt: number;
-}
+/** ~300 bytes each: 100,000 triples hold about 30 MB. */
+export const DEFAULT_MAX_GRANTS = 100_000;
 
 export class GrantBook {
-  private readonly pairs = new Map<string, PairRecord>();
+  private readonly triples: LRUCache<string, Grant>;
 
   constructor(
     private readonly ttlMs: number,
-    private readonly maxPairs = 10_000,
-    private readonly maxDigestsPerPair = 10_000,
-  ) {}
+    maxTriples = DEFAULT_MAX_GRANTS,
+  ) {
+    if (!(ttlMs > 0)) throw new RangeError("GrantBook: ttlMs must be positive");
+    if (!(maxTriples >= 1)) throw new RangeError("GrantBook: maxTriples must be at least 1");
+    this.triples = new LRUCache({ max: maxTriples });
+  }
 
   grant(fingerprint: string, scope: string, digests: { digest: string; size?: number }[], now: number): void {
-    const key = pairKey(fingerprint, scope);
-    const record = this.pairs.get(key) ?? { digests: new Map(), lastAuthorizedAt: now };
-    this.pairs.delete(key); // re-insert so Map order stays least-recently-authorized first
-    record.lastAuthorizedAt = now;
-    for (const { digest, size } of digests) {
-      record.digests.delete(digest);
-      record.digests.set(digest, { expiresAt: now + this.ttlMs, size });
-    }
-    trimOldest(record.digests, this.maxDigestsPerPair);
-    this.pairs.set(key, record);
-    trimOldest(this.pairs, this.maxPairs);
+    for (const { digest, size } of digests)
+      this.triples.set(tripleKey(fingerprint, scope, digest), { confirmedAt: now, size });
   }
 
-  /** The live grant for this digest, if any. */
+  /** The grant for exactly this triple, when the origin confirmed it within authTTL. */
   lookup(fingerprint: string, scope: string, digest: string, now: number): Grant | undefined {
-    const grant = this.pairs.get(pairKey(fingerprint, scope))?.digests.get(digest);
-    return grant && grant.expiresAt > now ? grant : undefined;
+    return this.confirmedWithin(fingerprint, scope, digest, this.ttlMs, now);
   }
 
-  /** True when the pair was authorized by the origin within `graceMs` (for the offline rule). */
-  authorizedWithin(fingerprint: string, scope: string, graceMs: number, now: number): boolean {
-    const record = this.pairs.get(pairKey(fingerprint, scope));
-    return record !== undefined && now - record.lastAuthorizedAt <= graceMs;
+  /** The grant for exactly this triple, when the origin confirmed it within `withinMs`. */
+  confirmedWithin(
+    fingerprint: string,
+    scope: string,
+    digest: string,
+    withinMs: number,
+    now: number,
+  ): Grant | undefined {
+    const grant = this.triples.get(tripleKey(fingerprint, scope, digest));
+    return grant && now - grant.confirmedAt < withinMs ? grant : undefined;
   }
 
-  /** Drops expired grants; call from a periodic sweep. */
-  sweep(now: number, keepPairsForMs: number): void {
-    for (const [key, record] of this.pairs) {
-      for (const [digest, grant] of record.digests) if (grant.expiresAt <= now) record.digests.delete(digest);
-      if (record.digests.size === 0 && now - record.lastAuthorizedAt > keepPairsForMs) this.pairs.delete(key);
-    }
+  /** Drops grants confirmed longer than `keepMs` ago; call from a periodic sweep. */
+  sweep(now: number, keepMs: number): void {
+    for (const [key, grant] of this.triples.entries())
+      if (now - grant.confirmedAt >= keepMs) this.triples.delete(key);
+  }
+
+  get size(): number {
+    return this.triples.size;
   }
 }
 
-function pairKey(fingerprint: string, scope: string): string {
-  return `${fingerprint}\u0000${scope}`;
-}
-
-function trimOldest<K, V>(map: Map<K, V>, max: number): void {
-  for (const key of map.keys()) {
-    if (map.size <= max) return;
-    map.delete(key);
-  }
+/** Length-prefixed, so no choice of fields can collide with another triple's key. */
+function tripleKey(fingerprint: string, scope: string, digest: string): string {
+  return `${fingerprint.length}:${fingerprint}${scope.length}:${scope}${digest}`;
 }

@@ -1,6 +1,11 @@
 /**
- * The digests a manifest or image index makes readable: config, layers, child manifests (and
- * subject/blobs of artifact manifests). Unknown shapes yield nothing: the HEAD check covers them.
+ * The blobs a manifest the origin served may pre-authorize (DESIGN 2.2). Every byte of a manifest is
+ * chosen by whoever pushed it, so only descriptors a registry must verify on push count: an image
+ * manifest's config and layers, which the registry refuses to store unless those blobs already exist
+ * in the same repository (so the pusher could read them). Nothing else grants: not `subject`
+ * (distribution stores it unchecked), not descriptors with `urls` or of foreign / non-distributable
+ * layer types (registries skip the existence check for those), not image indexes (their children are
+ * manifests, always proxied), not unknown shapes. Any other blob costs one HEAD at the origin.
  */
 
 export interface Reference {
@@ -8,38 +13,58 @@ export interface Reference {
   size?: number;
 }
 
+/** More descriptors than any real image has: past this the HEAD check covers the rest. */
+export const MAX_GRANTED_REFERENCES = 512;
+
+const IMAGE_MANIFEST_TYPES = new Set([
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+]);
+
 interface Descriptor {
+  mediaType?: unknown;
   digest?: unknown;
   size?: unknown;
+  urls?: unknown;
 }
 
-export function manifestReferences(body: Buffer): Reference[] {
-  let doc: Record<string, unknown>;
+/** `contentType` is the origin's Content-Type; the body's own `mediaType`, when present, must agree. */
+export function manifestReferences(body: Buffer, contentType: string | undefined): Reference[] {
+  const doc = parseObject(body);
+  if (!doc || !isImageManifest(doc, contentType)) return [];
+  const descriptors = [doc.config, ...(Array.isArray(doc.layers) ? doc.layers : [])];
+  return descriptors.flatMap(toReference).slice(0, MAX_GRANTED_REFERENCES);
+}
+
+function parseObject(body: Buffer): Record<string, unknown> | undefined {
   try {
-    doc = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+    const doc: unknown = JSON.parse(body.toString("utf8"));
+    return typeof doc === "object" && doc !== null && !Array.isArray(doc)
+      ? (doc as Record<string, unknown>)
+      : undefined;
   } catch {
-    return [];
+    return undefined;
   }
-  if (typeof doc !== "object" || doc === null) return [];
-  const descriptors: unknown[] = [
-    doc.config,
-    doc.subject,
-    ...asArray(doc.layers),
-    ...asArray(doc.manifests),
-    ...asArray(doc.blobs),
-  ];
-  return descriptors.flatMap(toReference);
 }
 
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
+function isImageManifest(doc: Record<string, unknown>, contentType: string | undefined): boolean {
+  const declared = typeof doc.mediaType === "string" ? doc.mediaType : undefined;
+  const served = contentType?.split(";")[0].trim().toLowerCase();
+  if (declared !== undefined && served !== undefined && declared !== served) return false;
+  const type = declared ?? served;
+  return type !== undefined && IMAGE_MANIFEST_TYPES.has(type) && doc.schemaVersion === 2;
 }
 
 function toReference(value: unknown): Reference[] {
   if (typeof value !== "object" || value === null) return [];
-  const { digest, size } = value as Descriptor;
+  const { mediaType, digest, size, urls } = value as Descriptor;
   if (typeof digest !== "string") return [];
-  return [
-    { digest, size: typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? size : undefined },
-  ];
+  if (urls !== undefined) return [];
+  if (typeof mediaType === "string" && isForeignLayer(mediaType)) return [];
+  const known = typeof size === "number" && Number.isSafeInteger(size) && size >= 0;
+  return [{ digest, size: known ? size : undefined }];
+}
+
+function isForeignLayer(mediaType: string): boolean {
+  return mediaType.includes(".foreign.") || mediaType.includes(".nondistributable.");
 }

@@ -24,13 +24,18 @@ export class InFlight {
 
   constructor(private readonly store: BlobStore) {}
 
-  /** Joins the running fill for `digest`, or starts `fill` if there is none. */
+  /**
+   * Joins the running fill for `digest` of this `size`, or starts `fill` if there is none. Keyed by
+   * size too: a size comes from a manifest descriptor anyone can push, and a fill started with a
+   * wrong one must fail alone, not take down the requests that know the right size.
+   */
   join(digest: string, size: number, fill: FillFunction): Fill {
-    const running = this.fills.get(digest);
+    const key = `${digest} ${size}`;
+    const running = this.fills.get(key);
     if (running) return running;
     const started = new Fill(this.store, digest, size);
-    this.fills.set(digest, started);
-    void started.run(fill).finally(() => this.fills.delete(digest));
+    this.fills.set(key, started);
+    void started.run(fill).finally(() => this.fills.delete(key));
     return started;
   }
 

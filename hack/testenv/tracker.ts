@@ -1,0 +1,44 @@
+/** Runs the built tracker (build/peerpull-tracker.js) as a real process on a free loopback port. */
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { AGENT_BIN } from "./agent";
+import { freePort, ManagedProcess, removeDir, spawnLogged, tempDir, waitForHttp } from "./processes";
+
+export const TRACKER_BIN = join(AGENT_BIN, "..", "peerpull-tracker.js");
+
+export interface TrackerProcess {
+  readonly url: string;
+  /** The peer token file agents and the tracker share. */
+  readonly tokenFile: string;
+  readonly logPath: string;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export async function startTrackerProcess(args: string[] = []): Promise<TrackerProcess> {
+  const dir = await tempDir("tracker");
+  const tokenFile = join(dir, "peer-token");
+  await writeFile(tokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
+  const port = await freePort();
+  const logPath = join(dir, "tracker.log");
+  const argv = [TRACKER_BIN, "--listen", `127.0.0.1:${port}`, "--peer-token-file", tokenFile, ...args];
+  const proc = await spawnLogged(process.execPath, argv, { logPath });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/readyz`, { process: proc, statuses: [200], timeoutMs: 15_000 });
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return {
+    url,
+    tokenFile,
+    logPath,
+    process: proc,
+    async stop() {
+      await proc.stop();
+      await removeDir(dir);
+    },
+  };
+}
