@@ -3,6 +3,7 @@
  * measured in the same run and the ratio. No scenario: every scenario.
  */
 import { coldBench, memoryBench, serveBench } from "./agent-bench";
+import { loneBench } from "./lone-bench";
 import { BenchResult, emit, Scenario } from "./result";
 import { swarmBench } from "./swarm-bench";
 
@@ -11,6 +12,7 @@ const scenarios: Record<string, Scenario> = {
   cold: coldBench,
   memory: memoryBench,
   swarm: swarmBench,
+  lone: loneBench,
   // Loaded on demand: it brings pepr, which logs on import.
   webhook: async args => (await import("./webhook")).webhookBench(args),
 };

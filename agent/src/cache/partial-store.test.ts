@@ -37,6 +37,7 @@ describe("PartialStore", () => {
     await partial.writePiece(3, piece(blob.bytes, 3));
     expect((await readAll(partial.readRange(3000, 3999))).equals(piece(blob.bytes, 3))).toBe(true);
     expect(() => partial.readRange(500, 1500)).toThrow("piece 1");
+    await partial.flush();
     // crash: the process goes away without closing anything
 
     const second = await setup(dir);
@@ -78,6 +79,7 @@ describe("PartialStore", () => {
     const { partials } = await setup(dir);
     const kept = await partials.create(good.digest, good.bytes.length, PIECE);
     await kept.writePiece(1, piece(good.bytes, 1));
+    await kept.flush();
     const partialDir = join(dir, "partial");
     const orphan = "a".repeat(64);
     const badBits = "b".repeat(64);
@@ -95,12 +97,27 @@ describe("PartialStore", () => {
     expect((await reopened.partials.resume(good.digest))?.have.missing()).toEqual([0]);
   });
 
+  it("claims after a crash only the pieces a flush made durable", async () => {
+    const dir = await freshDir();
+    const blob = blobOf(4 * PIECE);
+    const { partials } = await setup(dir);
+    const partial = await partials.create(blob.digest, blob.bytes.length, PIECE);
+    await partial.writePiece(0, piece(blob.bytes, 0));
+    await partial.flush();
+    await partial.writePiece(2, piece(blob.bytes, 2)); // readable, not yet durable
+    expect(partial.have.missing()).toEqual([1, 3]);
+    // crash before the batch is flushed
+    const reopened = await setup(dir);
+    expect((await reopened.partials.resume(blob.digest))?.have.missing()).toEqual([1, 2, 3]);
+  });
+
   it("persists every bit when pieces are written concurrently", async () => {
     const dir = await freshDir();
     const blob = blobOf(20 * PIECE);
     const { partials } = await setup(dir);
     const partial = await partials.create(blob.digest, blob.bytes.length, PIECE);
     await Promise.all(Array.from({ length: 20 }, (_, i) => partial.writePiece(i, piece(blob.bytes, i))));
+    await partial.flush();
     const reopened = await setup(dir);
     const resumed = await reopened.partials.resume(blob.digest);
     expect(resumed?.have.isComplete()).toBe(true);

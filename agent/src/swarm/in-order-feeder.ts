@@ -1,6 +1,7 @@
 /**
- * Feeds the client's BlobWriter in order: whenever the next piece is held, it is read back from the
- * partial and written, then the next, one chain at a time, so the client streams while pieces land.
+ * Feeds the client's BlobWriter in order: whenever the next piece is held, it is written, then the
+ * next, one chain at a time, so the client streams while pieces land. A piece offered while it is
+ * among the next few to feed is written from memory; any other is read back from the partial.
  */
 import type { Readable } from "node:stream";
 import type { Bitfield, PieceSpan } from "../../../protocol/pieces";
@@ -12,9 +13,13 @@ export interface FeederSource {
   read: (start: number, end: number) => Readable;
 }
 
+/** Pieces ahead of the feed point kept in memory (bounds what a download holds to a few pieces). */
+const HELD_AHEAD = 4;
+
 export class InOrderFeeder {
   private fed = 0;
   private running?: Promise<void>;
+  private readonly held = new Map<number, Buffer>();
   error?: Error;
 
   constructor(
@@ -38,6 +43,12 @@ export class InOrderFeeder {
       });
   }
 
+  /** A piece that just landed, with its bytes: kept to feed from memory when it is due soon. */
+  offer(index: number, data: Buffer): void {
+    if (index >= this.fed && index < this.fed + HELD_AHEAD) this.held.set(index, data);
+    this.kick();
+  }
+
   /** Writes everything; every piece must be held by now. */
   async finish(): Promise<void> {
     for (let round = 0; round <= this.count + 1 && this.fed < this.count; round++) {
@@ -50,11 +61,17 @@ export class InOrderFeeder {
 
   private async writeHeld(): Promise<void> {
     while (this.fed < this.count && this.source.have().has(this.fed)) {
-      const span = this.source.span(this.fed);
-      const chunks: Buffer[] = [];
-      for await (const chunk of this.source.read(span.start, span.end)) chunks.push(chunk as Buffer);
-      await this.writer.write(Buffer.concat(chunks));
+      const data = this.held.get(this.fed) ?? (await this.readBack(this.fed));
+      this.held.delete(this.fed);
+      await this.writer.write(data);
       this.fed++;
     }
+  }
+
+  private async readBack(index: number): Promise<Buffer> {
+    const span = this.source.span(index);
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.source.read(span.start, span.end)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   }
 }

@@ -281,11 +281,8 @@ export class SwarmDownload {
     for await (const { index, data } of intoPieces(chunks, first, end, size, pieceSize)) {
       if (!this.have.has(index)) {
         this.view.fetchedFromOrigin(index, sha256Hex(data));
-        await this.store(index, data, "origin");
-        if (leased) {
-          this.originStored++;
-          this.maybeAnnounce(); // progress for the lease and the hash for the others
-        }
+        await this.store(index, data, "origin", leased);
+        if (leased) this.maybeAnnounce(); // progress for the lease and the hash for the others
       }
       if (leased && this.stopping) return;
     }
@@ -345,14 +342,17 @@ export class SwarmDownload {
     if (!this.have.has(pick.piece) && !this.stopping) await this.store(pick.piece, data, peer.id);
   }
 
-  private async store(piece: number, data: Buffer, from: string): Promise<void> {
+  private async store(piece: number, data: Buffer, from: string, leased = false): Promise<void> {
     await this.partial.writePiece(piece, data);
     this.deps.log.debug({ digest: this.digest, piece, from }, "piece stored");
     this.have.set(piece);
+    // Counted in the same step as `have` and `dirty`: the announce this piece triggers must carry
+    // it, or the answer confirms the old count and origin requests wait for the next announce tick.
+    if (leased) this.originStored++;
     this.sourced[from === "origin" ? "origin" : "peer"] += data.length;
     this.lastProgress = this.now();
     this.dirty = true;
-    this.feeder.kick();
+    this.feeder.offer(piece, data);
     this.wake();
   }
 
