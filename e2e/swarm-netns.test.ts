@@ -31,7 +31,7 @@ describeNetns("swarm herd in 4 node namespaces (200 Mbit/s uploads)", () => {
     cluster = await startSwarmCluster({
       nodes: 4,
       shapeMbit: 200,
-      agentArgs: ["--p2p-piece-bytes", "1M", "--stall-timeout", "10s"],
+      agentArgs: ["--stall-timeout", "10s"],
     });
     image = await buildImage({ layers: [9 * 1024 * 1024, 10 * 1024 * 1024] });
     await cluster.pushImage(image, "team/app", "v1");

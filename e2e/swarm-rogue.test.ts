@@ -118,16 +118,7 @@ describeBuilt("a member reporting false piece hashes", () => {
     await startRogue(layer.digest, layer.size);
     const agent = await startAgent({
       upstreams: [`${UPSTREAM}=${registry.url}`],
-      args: [
-        "--tracker",
-        trackerUrl,
-        "--peer-token-file",
-        tokenFile,
-        "--p2p-piece-bytes",
-        "1M",
-        "--stall-timeout",
-        "5s",
-      ],
+      args: ["--tracker", trackerUrl, "--peer-token-file", tokenFile, "--stall-timeout", "5s"],
     });
     teardown.add(() => agent.stop());
     const url = `${agent.url}/v2/${UPSTREAM}/app/blobs/${layer.digest}`;

@@ -65,17 +65,7 @@ async function swarmAgent(
   const agent = await startAgent({
     upstreams: [`${UPSTREAM}=${registry.url}`],
     cacheDir,
-    args: [
-      "--tracker",
-      trackerUrl,
-      "--peer-token-file",
-      tokenFile,
-      "--p2p-piece-bytes",
-      "1M",
-      "--stall-timeout",
-      "5s",
-      ...extra,
-    ],
+    args: ["--tracker", trackerUrl, "--peer-token-file", tokenFile, "--stall-timeout", "5s", ...extra],
   });
   teardown.add(() => agent.stop());
   return agent;

@@ -161,14 +161,17 @@ describe("other decoders", () => {
       pieceCount: 10,
       peers: [{ peerId: "n2", address: "10.0.0.2:65002", have: "/8A=", complete: true }],
       pieceHashes: { "3": HASH },
-      leases: [{ start: 0, end: 10 }],
+      leases: [{ start: 0, end: 10, fetchEnd: 2 }],
       leaseTimeoutMs: 15000,
       announceIntervalMs: 10000,
     };
     expect(decodeAnnounceResponse(response)).toEqual({ ...response, pieceHashes: { 3: HASH } });
-    expect(reason(() => decodeAnnounceResponse({ ...response, leases: [{ start: 5, end: 11 }] }))).toMatch(
-      /^leases\[0\]\.end: must be between 6 and 10/,
-    );
+    expect(
+      reason(() => decodeAnnounceResponse({ ...response, leases: [{ start: 5, end: 11, fetchEnd: 6 }] })),
+    ).toMatch(/^leases\[0\]\.end: must be between 6 and 10/);
+    expect(
+      reason(() => decodeAnnounceResponse({ ...response, leases: [{ start: 5, end: 8, fetchEnd: 9 }] })),
+    ).toMatch(/^leases\[0\]\.fetchEnd: must be between 5 and 8/);
     expect(
       reason(() => decodeAnnounceResponse({ ...response, peers: [{ ...response.peers[0], have: "" }] })),
     ).toMatch(/^peers\[0\]\.have: expected 2 bytes/);

@@ -21,6 +21,15 @@ export interface PieceRange {
   end: number;
 }
 
+/**
+ * An origin lease: pieces start..end-1 are this member's to fetch from the origin, but it may
+ * request only those below `fetchEnd` (its commitment, which the tracker extends on announces and a
+ * split never cuts below). start <= fetchEnd <= end.
+ */
+export interface LeaseRange extends PieceRange {
+  fetchEnd: number;
+}
+
 export interface AnnounceRequest {
   /** "sha256:<64 hex>" */
   digest: string;
@@ -54,8 +63,11 @@ export interface AnnounceResponse {
   pieceCount: number;
   peers: PeerInfo[];
   pieceHashes: Record<number, string>;
-  /** Origin leases held by the requester now (empty when none). Fetch them from the origin, in order. */
-  leases: PieceRange[];
+  /**
+   * Origin leases held by the requester now (empty when none). Fetch them from the origin in order,
+   * never past `fetchEnd`.
+   */
+  leases: LeaseRange[];
   /** A lease is lost when its holder reports no new piece for this long. */
   leaseTimeoutMs: number;
   announceIntervalMs: number;
@@ -70,6 +82,7 @@ export interface LeaveRequest {
 export const TRACKER_ERROR_STATUS = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   SIZE_MISMATCH: 409,
@@ -77,6 +90,7 @@ export const TRACKER_ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  TRACKER_FULL: 503,
 } as const;
 
 export type TrackerErrorCode = keyof typeof TRACKER_ERROR_STATUS;
@@ -193,15 +207,16 @@ function pieceHashes(value: unknown, pieceCount: number, field: string): Record<
   return out;
 }
 
-function pieceRanges(value: unknown, pieceCount: number, field: string): PieceRange[] {
+function leaseRanges(value: unknown, pieceCount: number, field: string): LeaseRange[] {
   if (!Array.isArray(value)) bad(`${field}: expected an array`);
   if (value.length > MAX_LEASE_RANGES) bad(`${field}: at most ${MAX_LEASE_RANGES} ranges`);
   return value.map((item, i) => {
     const range = asObject(item, `${field}[${i}]`);
-    onlyKeys(range, ["start", "end"], `${field}[${i}]`);
+    onlyKeys(range, ["start", "end", "fetchEnd"], `${field}[${i}]`);
     const start = int(range.start, `${field}[${i}].start`, 0, pieceCount - 1);
     const end = int(range.end, `${field}[${i}].end`, start + 1, pieceCount);
-    return { start, end };
+    const fetchEnd = int(range.fetchEnd, `${field}[${i}].fetchEnd`, start, end);
+    return { start, end, fetchEnd };
   });
 }
 
@@ -278,7 +293,7 @@ export function decodeAnnounceResponse(value: unknown): AnnounceResponse {
     pieceCount,
     peers,
     pieceHashes: pieceHashes(obj.pieceHashes, pieceCount, "pieceHashes"),
-    leases: pieceRanges(obj.leases, pieceCount, "leases"),
+    leases: leaseRanges(obj.leases, pieceCount, "leases"),
     leaseTimeoutMs: int(obj.leaseTimeoutMs, "leaseTimeoutMs", 1, 86_400_000),
     announceIntervalMs: int(obj.announceIntervalMs, "announceIntervalMs", 1, 86_400_000),
   };

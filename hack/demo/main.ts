@@ -35,16 +35,7 @@ async function main(argv: string[]): Promise<void> {
     for (let i = 0; i < nodes; i++) {
       const agent = await startAgent({
         upstreams: [`${UPSTREAM}=${registry.url}`],
-        args: [
-          "--log-level",
-          "info",
-          "--tracker",
-          swarm.url,
-          "--peer-token-file",
-          swarm.tokenFile,
-          "--p2p-piece-bytes",
-          "1M",
-        ],
+        args: ["--log-level", "info", "--tracker", swarm.url, "--peer-token-file", swarm.tokenFile],
       });
       teardown.add(() => agent.stop());
       agents.push(agent);

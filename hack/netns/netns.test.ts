@@ -149,8 +149,8 @@ describeCluster("startSwarmCluster without agents (registry + tracker)", () => {
       const announce = `${cluster.tracker.url}/v1/announce`;
       const body = JSON.stringify({
         digest: "sha256:" + "ab".repeat(32),
-        size: 4096,
-        pieceSize: 1024,
+        size: 4 * 1024 * 1024,
+        pieceSize: 1024 * 1024,
         peerId: "n1",
         address: `${n1.ip}:65002`,
         have: "AA==",
@@ -170,7 +170,9 @@ describeCluster("startSwarmCluster without agents (registry + tracker)", () => {
       expect((await post({})).stdout).toMatch(/\n401$/);
       const ok = await post({ authorization: `Bearer ${cluster.token}` });
       expect(ok.stdout).toMatch(/\n200$/);
-      expect(JSON.parse(ok.stdout.split("\n")[0])).toMatchObject({ leases: [{ start: 0, end: 4 }] });
+      expect(JSON.parse(ok.stdout.split("\n")[0])).toMatchObject({
+        leases: [{ start: 0, end: 4, fetchEnd: 2 }],
+      });
       const metrics = await httpIn(cluster.network, n1.ns, `${cluster.tracker.url}/metrics`, {
         keepBody: true,
       });

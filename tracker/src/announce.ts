@@ -10,6 +10,7 @@ import {
   decodeBitfield,
   encodeBitfield,
 } from "../../protocol/tracker-api";
+import { choosePieceSize, DEFAULT_PIECE_SIZE } from "../../protocol/pieces";
 import { countOnlyIn, hasPiece } from "./bitfield";
 import { LeaseEvent, decideLeases } from "./lease-policy";
 import type { Member, Swarm, SwarmStore } from "./swarm-store";
@@ -19,6 +20,8 @@ export interface AnnounceOptions {
   maxOriginStreams: number;
   announceIntervalMs: number;
   maxPeers: number;
+  /** The protocol's smallest piece (DEFAULT_PIECE_SIZE); tests use small ones. */
+  minPieceSize?: number;
 }
 
 export interface AnnounceResult {
@@ -26,34 +29,44 @@ export interface AnnounceResult {
   leaseEvents: LeaseEvent[];
 }
 
+/**
+ * `source` is the address the request came from: a peer id is bound to it (swarm-store.ts).
+ * The piece size is a function of the blob size (protocol/pieces.ts), never a member's choice.
+ */
 export function announce(
   store: SwarmStore,
   request: AnnounceRequest,
   options: AnnounceOptions,
   now: number,
+  source = "local",
 ): AnnounceResult {
   // Members that went silent are gone before anything is decided: their pieces no longer count as
   // held, so the lease policy hands those pieces to the living.
   store.sweep(now, request.digest);
-  const swarm = store.ensure(request.digest, request.size, request.pieceSize);
+  store.checkOwner(request.peerId, source);
+  const pieceSize = choosePieceSize(request.size, options.minPieceSize ?? DEFAULT_PIECE_SIZE);
+  // A different piece size: record nothing and say the right one, so the peer re-announces with it.
+  if (request.pieceSize !== pieceSize)
+    return { response: pieceSizeOnly(request.size, pieceSize, options), leaseEvents: [] };
+  const swarm = store.ensure(request.digest, request.size, pieceSize);
   if (swarm.size !== request.size)
     throw new TrackerError(
       "SIZE_MISMATCH",
       `size: ${request.digest} is ${swarm.size} bytes in this swarm, the announce says ${request.size}`,
     );
-  // A differing piece size: record nothing and tell the peer the swarm's, so it re-announces with it.
-  if (swarm.pieceSize !== request.pieceSize)
-    return { response: respond(swarm, request, [], options), leaseEvents: [] };
 
   const have = decodeBitfield(request.have, swarm.pieceCount);
   const before = swarm.members.get(request.peerId)?.have;
-  store.upsertMember(swarm, {
-    peerId: request.peerId,
-    address: request.address,
-    have,
-    complete: request.complete,
-    lastSeen: now,
-  });
+  try {
+    store.upsertMember(
+      swarm,
+      { peerId: request.peerId, address: request.address, have, complete: request.complete, lastSeen: now },
+      source,
+    );
+  } catch (err) {
+    store.discardIfEmpty(swarm);
+    throw err;
+  }
   store.recordHashes(swarm, request.pieceHashes);
   markProgress(swarm, request.peerId, before, have, now);
 
@@ -74,7 +87,8 @@ export function announce(
     ),
   });
   swarm.leases = decision.leases;
-  const leases = decision.granted ? [{ start: decision.granted.start, end: decision.granted.end }] : [];
+  const granted = decision.granted;
+  const leases = granted ? [{ start: granted.start, end: granted.end, fetchEnd: granted.fetchEnd }] : [];
   return {
     response: respond(swarm, request, leases, options),
     leaseEvents: decision.events.map(e => e.event),
@@ -107,8 +121,20 @@ function respond(
     pieceSize: swarm.pieceSize,
     pieceCount: swarm.pieceCount,
     peers: peersFor(swarm, request.peerId, options.maxPeers),
-    pieceHashes: Object.fromEntries(swarm.hashes),
+    pieceHashes: swarm.hashes.toRecord(),
     leases,
+    leaseTimeoutMs: options.leaseTimeoutMs,
+    announceIntervalMs: options.announceIntervalMs,
+  };
+}
+
+function pieceSizeOnly(size: number, pieceSize: number, options: AnnounceOptions): AnnounceResponse {
+  return {
+    pieceSize,
+    pieceCount: Math.ceil(size / pieceSize),
+    peers: [],
+    pieceHashes: {},
+    leases: [],
     leaseTimeoutMs: options.leaseTimeoutMs,
     announceIntervalMs: options.announceIntervalMs,
   };

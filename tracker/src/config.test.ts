@@ -27,6 +27,7 @@ describe("tracker config", () => {
       maxOriginStreams: 4,
       announceIntervalMs: 15_000,
       maxPeers: 100,
+      maxStateBytes: 256 * 1024 * 1024,
       logLevel: "info",
     });
     expect(Object.isFrozen(c)).toBe(true);

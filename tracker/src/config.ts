@@ -3,7 +3,7 @@
  * reported together, by name, before any port opens.
  */
 import { parseArgs } from "node:util";
-import { parseDuration } from "../../protocol/units";
+import { parseByteSize, parseDuration } from "../../protocol/units";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -21,6 +21,7 @@ export interface TrackerConfig {
   maxOriginStreams: number;
   announceIntervalMs: number;
   maxPeers: number;
+  maxStateBytes: number;
   logLevel: LogLevel;
 }
 
@@ -112,6 +113,16 @@ export const FIELDS = new Map<string, Field<keyof TrackerConfig>>([
     help: "peers listed per announce response",
     default: "100",
     parse: intIn(1, 1000),
+  }),
+  field("max-state-bytes", {
+    key: "maxStateBytes",
+    help: "budget for swarm state; new swarms or members past it are refused (agents use the origin)",
+    default: "256M",
+    parse: text => {
+      const bytes = parseByteSize(text);
+      if (bytes < 1024 * 1024) throw new Error(`must be at least 1M, got ${text}`);
+      return bytes;
+    },
   }),
   field("log-level", {
     key: "logLevel",

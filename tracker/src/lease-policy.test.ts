@@ -10,6 +10,7 @@ const OPTIONS: AnnounceOptions = {
   maxOriginStreams: 4,
   announceIntervalMs: 10_000,
   maxPeers: 100,
+  minPieceSize: 1024,
 };
 
 function input(overrides: Partial<LeaseInput>): LeaseInput {
@@ -27,13 +28,13 @@ function input(overrides: Partial<LeaseInput>): LeaseInput {
   };
 }
 
-const lease = (holder: string, start: number, end: number, lastProgressAt = 0): Lease => ({
-  holder,
-  start,
-  end,
-  grantedAt: 0,
-  lastProgressAt,
-});
+const lease = (
+  holder: string,
+  start: number,
+  end: number,
+  lastProgressAt = 0,
+  fetchEnd = Math.min(end, start + 2),
+): Lease => ({ holder, start, end, fetchEnd, grantedAt: 0, lastProgressAt });
 const heldSet =
   (...indices: number[]) =>
   (i: number) =>
@@ -64,8 +65,8 @@ describe("decideLeases", () => {
       ],
     },
     {
-      name: "split counts only unheld pieces, and leaves the holder its next three",
-      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: heldSet(0, 1, 2, 3, 4) },
+      name: "split counts only unheld pieces and never cuts below what the holder may have requested",
+      input: { requester: "b", leases: [lease("a", 0, 10, 0, 8)], isHeld: heldSet(0, 1, 2, 3, 4) },
       granted: ["b", 8, 10],
       leases: [
         ["a", 0, 8],
@@ -104,8 +105,8 @@ describe("decideLeases", () => {
       ],
     },
     {
-      name: "a lease with four unheld pieces is not split (the holder may be on three of them)",
-      input: { requester: "b", leases: [lease("a", 0, 10)], isHeld: i => i < 6 },
+      name: "a lease whose unheld pieces are all but one below its fetchEnd is not split",
+      input: { requester: "b", leases: [lease("a", 0, 10, 0, 9)], isHeld: i => i < 6 },
       leases: [["a", 0, 10]],
     },
     {
@@ -152,6 +153,55 @@ describe("decideLeases", () => {
     const decision = decideLeases(input(overrides));
     expect(span(decision.granted)).toEqual(granted);
     expect(decision.leases.map(span)).toEqual(leases);
+  });
+});
+
+describe("decideLeases: the fetch commitment (fetchEnd)", () => {
+  const fetchCases: { name: string; input: Partial<LeaseInput>; fetchEnd: number | undefined }[] = [
+    {
+      name: "a fresh lease commits two pieces, even to a member alone",
+      input: { members: new Set(["a"]) },
+      fetchEnd: 2,
+    },
+    {
+      name: "a holder among others is committed two pieces past its first unheld one",
+      input: { leases: [lease("a", 0, 10)], isHeld: heldSet(0, 1, 2) },
+      fetchEnd: 5,
+    },
+    {
+      name: "a holder alone in the swarm is committed its whole lease (one long stream)",
+      input: { members: new Set(["a"]), leases: [lease("a", 0, 10)], isHeld: heldSet(0) },
+      fetchEnd: 10,
+    },
+    {
+      name: "the commitment never shrinks",
+      input: { leases: [lease("a", 0, 10, 0, 9)], isHeld: heldSet(0) },
+      fetchEnd: 9,
+    },
+    {
+      name: "the commitment never passes the lease end",
+      input: { leases: [lease("a", 0, 4)], isHeld: heldSet(0, 1, 2) },
+      fetchEnd: 4,
+    },
+    {
+      name: "the taker of a split starts with two pieces committed",
+      input: { requester: "b", leases: [lease("a", 0, 10)] },
+      fetchEnd: 7,
+    },
+  ];
+  it.each(fetchCases)("$name", ({ input: overrides, fetchEnd }) => {
+    expect(decideLeases(input(overrides)).granted?.fetchEnd).toBe(fetchEnd);
+  });
+
+  it("a split of a committed lease leaves every committed piece to its holder", () => {
+    for (let committed = 0; committed <= 10; committed++) {
+      const decision = decideLeases(input({ requester: "b", leases: [lease("a", 0, 10, 0, committed)] }));
+      const taken = decision.granted;
+      if (taken) expect(taken.start).toBeGreaterThanOrEqual(committed);
+      const kept = decision.leases.find(l => l.holder === "a")!;
+      expect(kept.fetchEnd).toBeLessThanOrEqual(kept.end);
+      expect(kept.end).toBeGreaterThanOrEqual(Math.min(committed, 10));
+    }
   });
 });
 
@@ -219,7 +269,7 @@ describe("herd of 10 joiners", () => {
         assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
         const lease = response.leases[0];
         if (!lease) continue;
-        const next = nextUnheld(store, lease.start, lease.end);
+        const next = nextUnheld(store, lease.start, lease.fetchEnd);
         if (next === undefined) continue;
         originFetches[next]++;
         setPiece(bits, next);
@@ -235,7 +285,7 @@ describe("herd of 10 joiners", () => {
   it("hands a stalled lease to another member after leaseTimeout", () => {
     const store = new SwarmStore({ peerTtlMs: 600_000 });
     const first = announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, 0).response;
-    expect(first.leases).toEqual([{ start: 0, end: PIECES }]);
+    expect(first.leases).toEqual([{ start: 0, end: PIECES, fetchEnd: 2 }]);
     const partial = emptyBitfield(PIECES);
     setPiece(partial, 0);
     announce(store, request("p1", PIECES, partial), OPTIONS, 5_000);
@@ -246,7 +296,7 @@ describe("herd of 10 joiners", () => {
       OPTIONS,
       5_000 + OPTIONS.leaseTimeoutMs,
     );
-    expect(later.response.leases).toEqual([{ start: 1, end: PIECES }]);
+    expect(later.response.leases).toEqual([{ start: 1, end: PIECES, fetchEnd: 3 }]);
     const again = announce(
       store,
       request("p1", PIECES, partial),
@@ -254,7 +304,7 @@ describe("herd of 10 joiners", () => {
       5_000 + OPTIONS.leaseTimeoutMs + 1,
     );
     // p1 may become a second origin stream, but only on pieces p2 does not hold.
-    expect(again.response.leases).toEqual([{ start: 100, end: PIECES }]);
+    expect(again.response.leases).toEqual([{ start: 100, end: PIECES, fetchEnd: 102 }]);
     expect(store.get(DIGEST)!.leases.find(l => l.holder === "p2")).toMatchObject({ start: 1, end: 100 });
     assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
   });
@@ -293,9 +343,13 @@ describe("herd of 10 joiners", () => {
     const fetched = emptyBitfield(PIECES);
     for (let i = 0; i < 50; i++) setPiece(fetched, i);
     announce(store, request("p1", PIECES, fetched), OPTIONS, 1_000);
-    // p2 joins while p1 is alive: p1's 50 pieces are for peers, not for the origin.
+    // p2 joins while p1 is alive: p1 was alone, so its whole lease is committed to it (one origin
+    // stream) and p2 gets everything from p1.
     const early = announce(store, request("p2", PIECES, emptyBitfield(PIECES)), OPTIONS, 1_500).response;
-    expect(early.leases[0].start).toBeGreaterThanOrEqual(50);
+    expect(early.leases).toEqual([]);
+    expect(store.get(DIGEST)!.leases).toMatchObject([
+      { holder: "p1", start: 0, end: PIECES, fetchEnd: PIECES },
+    ]);
     // p1 dies (no announce); p2 keeps announcing with nothing new of p1's range.
     const late = announce(
       store,

@@ -2,19 +2,23 @@
  * Pure origin-lease policy (DESIGN 2.4): each piece is fetched from the origin by exactly one member.
  * The first member gets a contiguous run of every unleased, unheld piece; later members split the
  * largest remaining lease (they take its back half, which the holder, fetching front to back,
- * reaches last; the holder keeps at least its next three unheld pieces), up to `maxOriginStreams`
- * live holders. No split goes to a member still holding several pieces nobody else has. A lease
- * whose holder reported no new piece
- * for `leaseTimeoutMs` expires and its unheld pieces go to another member.
- * One lease per holder, so "holders" and "origin streams" are the same count.
+ * reaches last), up to `maxOriginStreams` live holders. No split goes to a member still holding
+ * several pieces nobody else has. A lease whose holder reported no new piece for `leaseTimeoutMs`
+ * expires and its unheld pieces go to another member. One lease per holder, so "holders" and
+ * "origin streams" are the same count.
+ *
+ * Fetch commitment: a holder may ask the origin only for pieces below its lease's `fetchEnd`, and a
+ * split never cuts below it, so no piece a holder has requested is ever handed to another member
+ * (each byte leaves the origin once, whatever is in flight). A fresh lease commits FETCH_AHEAD
+ * pieces; each announce of the holder moves `fetchEnd` to FETCH_AHEAD past its first unheld piece,
+ * or to the lease end when the holder is alone in the swarm: a lone member then streams the rest of
+ * its lease in one request. The first grant of a new swarm is not the whole lease even though the
+ * member is alone, because in a herd the others arrive a moment later and need something to split.
  */
 
-/**
- * The holder's first unheld pieces may already be on their way: one it stored but has not announced
- * yet, and two Range requests running (the agent's origin pipeline). A split leaves those three with
- * the holder and gives the taker at least two, so no piece is fetched from the origin twice.
- */
-const HOLDER_KEEPS = 3;
+/** Pieces past the first unheld one a holder may have requested (two Range requests in flight). */
+export const FETCH_AHEAD = 2;
+/** A split gives the taker at least this many pieces. */
 const MIN_TAKEN = 2;
 /**
  * A member holding more than this many pieces no other member has yet is still busy uploading them
@@ -28,6 +32,8 @@ export interface Lease {
   start: number;
   /** exclusive */
   end: number;
+  /** exclusive; start <= fetchEnd <= end: the holder may request pieces below it from the origin. */
+  fetchEnd: number;
   grantedAt: number;
   lastProgressAt: number;
 }
@@ -78,10 +84,13 @@ export function decideLeases(input: LeaseInput): LeaseDecision {
     if (fate === "expired" && lease.holder === input.requester) requesterStalled = true;
   }
   const own = live.find(lease => lease.holder === input.requester);
-  if (own || !input.eligible) {
-    const kept = input.eligible ? live : live.filter(lease => lease.holder !== input.requester);
-    if (own && !input.eligible) events.push({ event: "released", holder: own.holder });
-    return { leases: kept, granted: input.eligible ? own : undefined, events };
+  if (own && input.eligible) {
+    const extended = extendFetch(own, input);
+    return { leases: live.map(lease => (lease === own ? extended : lease)), granted: extended, events };
+  }
+  if (!input.eligible) {
+    if (own) events.push({ event: "released", holder: own.holder });
+    return { leases: live.filter(lease => lease.holder !== input.requester), events };
   }
   if (live.length >= input.maxOriginStreams) return { leases: live, events };
   // A holder that just stalled gets no new stream this time while another member can take over;
@@ -106,6 +115,26 @@ function isLeased(index: number, leases: readonly Lease[]): boolean {
   return leases.some(lease => index >= lease.start && index < lease.end);
 }
 
+/** The holder's commitment after its announce: never shrinks, never past the lease end. */
+function extendFetch(lease: Lease, input: LeaseInput): Lease {
+  const alone = input.members.size === 1 && input.members.has(lease.holder);
+  let firstUnheld = lease.start;
+  while (firstUnheld < lease.end && input.isHeld(firstUnheld)) firstUnheld++;
+  const wanted = alone ? lease.end : Math.min(lease.end, firstUnheld + FETCH_AHEAD);
+  return wanted > lease.fetchEnd ? { ...lease, fetchEnd: wanted } : lease;
+}
+
+function newLease(input: LeaseInput, start: number, end: number): Lease {
+  return {
+    holder: input.requester,
+    start,
+    end,
+    fetchEnd: Math.min(end, start + FETCH_AHEAD),
+    grantedAt: input.now,
+    lastProgressAt: input.now,
+  };
+}
+
 function firstFreeRun(input: LeaseInput, live: readonly Lease[]): Lease | undefined {
   const free = (i: number) => !input.isHeld(i) && !isLeased(i, live);
   let start = 0;
@@ -113,27 +142,36 @@ function firstFreeRun(input: LeaseInput, live: readonly Lease[]): Lease | undefi
   if (start >= input.pieceCount) return undefined;
   let end = start + 1;
   while (end < input.pieceCount && free(end)) end++;
-  return { holder: input.requester, start, end, grantedAt: input.now, lastProgressAt: input.now };
+  return newLease(input, start, end);
+}
+
+/**
+ * Where a split of `lease` would cut: the back half of its unheld pieces, never below what the
+ * holder may have requested; undefined when the taker would get fewer than MIN_TAKEN pieces.
+ */
+function splitPoint(
+  lease: Lease,
+  isHeld: (index: number) => boolean,
+): { cut: number; taken: number } | undefined {
+  const unheld = unheldIn(lease, isHeld);
+  const committed = unheld.filter(index => index < lease.fetchEnd).length;
+  const at = Math.max(committed, Math.floor(unheld.length / 2));
+  const taken = unheld.length - at;
+  return taken >= MIN_TAKEN ? { cut: unheld[at], taken } : undefined;
 }
 
 function splitLargest(input: LeaseInput, live: Lease[], events: LeaseDecision["events"]): LeaseDecision {
   if ((input.requesterUnshared ?? 0) > MAX_UNSHARED_FOR_SPLIT) return { leases: live, events };
-  let best: { lease: Lease; unheld: number[] } | undefined;
+  let best: { lease: Lease; cut: number; taken: number } | undefined;
   for (const lease of live) {
-    const unheld = unheldIn(lease, input.isHeld);
-    if (!best || unheld.length > best.unheld.length) best = { lease, unheld };
+    const split = splitPoint(lease, input.isHeld);
+    if (split && (!best || split.taken > best.taken)) best = { lease, ...split };
   }
-  if (!best || best.unheld.length < HOLDER_KEEPS + MIN_TAKEN) return { leases: live, events };
-  const cut = best.unheld[Math.max(HOLDER_KEEPS, Math.floor(best.unheld.length / 2))];
-  const shrunk: Lease = { ...best.lease, end: cut };
-  const taken: Lease = {
-    holder: input.requester,
-    start: cut,
-    end: best.lease.end,
-    grantedAt: input.now,
-    lastProgressAt: input.now,
-  };
-  events.push({ event: "split", holder: best.lease.holder }, { event: "granted", holder: input.requester });
-  const leases = live.map(lease => (lease === best!.lease ? shrunk : lease));
+  if (!best) return { leases: live, events };
+  const { lease: split, cut } = best;
+  const shrunk: Lease = { ...split, end: cut, fetchEnd: Math.min(split.fetchEnd, cut) };
+  const taken = newLease(input, cut, split.end);
+  events.push({ event: "split", holder: split.holder }, { event: "granted", holder: input.requester });
+  const leases = live.map(lease => (lease === split ? shrunk : lease));
   return { leases: [...leases, taken], granted: taken, events };
 }

@@ -9,7 +9,7 @@ export interface TrackerMetrics {
 }
 
 export function createTrackerMetrics(
-  counts: () => { swarms: number; peers: number },
+  counts: () => { swarms: number; peers: number; stateBytes: number },
   defaults = false,
 ): TrackerMetrics {
   const registry = new Registry();
@@ -28,6 +28,14 @@ export function createTrackerMetrics(
     registers: [registry],
     collect() {
       this.set(counts().peers);
+    },
+  });
+  new Gauge({
+    name: "peerpull_tracker_state_bytes",
+    help: "Estimated bytes of swarm state held, against --max-state-bytes",
+    registers: [registry],
+    collect() {
+      this.set(counts().stateBytes);
     },
   });
   return {

@@ -16,11 +16,11 @@ describe("SwarmStore", () => {
     const swarm = store.ensure(DIGEST, 1000, 100);
     store.upsertMember(swarm, member("a", 0));
     store.upsertMember(swarm, member("b", 500));
-    swarm.leases = [{ holder: "a", start: 0, end: 10, grantedAt: 0, lastProgressAt: 0 }];
+    swarm.leases = [{ holder: "a", start: 0, end: 10, fetchEnd: 2, grantedAt: 0, lastProgressAt: 0 }];
     expect(store.sweep(999)).toEqual({ peers: 0, swarms: 0 });
     expect(store.sweep(1000)).toEqual({ peers: 1, swarms: 0 });
     expect(swarm.leases).toEqual([]);
-    expect(store.counts()).toEqual({ swarms: 1, peers: 1 });
+    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1 });
     expect(store.sweep(1500)).toEqual({ peers: 1, swarms: 1 });
     expect(store.get(DIGEST)).toBeUndefined();
   });
@@ -45,15 +45,14 @@ describe("SwarmStore", () => {
     store.upsertMember(store.ensure(DIGEST, 1000, 100), member("a", 0));
     store.upsertMember(store.ensure(OTHER, 1000, 100), member("a", 0));
     store.sweep(5000, DIGEST);
-    expect(store.counts()).toEqual({ swarms: 1, peers: 1 });
+    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1 });
   });
 
-  it("reports new pieces and unions bitfields", () => {
+  it("unions bitfields", () => {
     const store = new SwarmStore({ peerTtlMs: 1000 });
     const swarm = store.ensure(DIGEST, 1000, 100);
-    expect(store.upsertMember(swarm, member("a", 0, [0, 1]))).toBe(2);
-    expect(store.upsertMember(swarm, member("a", 1, [0, 1]))).toBe(0);
-    expect(store.upsertMember(swarm, member("b", 1, [9]))).toBe(1);
+    store.upsertMember(swarm, member("a", 0, [0, 1]));
+    store.upsertMember(swarm, member("b", 1, [9]));
     expect([...store.held(swarm)]).toEqual([0xc0, 0x40]);
   });
 
@@ -62,8 +61,43 @@ describe("SwarmStore", () => {
     const swarm = store.ensure(DIGEST, 1000, 100);
     store.recordHashes(swarm, { 0: "a".repeat(64) });
     store.recordHashes(swarm, { 0: "b".repeat(64), 1: "c".repeat(64) });
-    expect(Object.fromEntries(swarm.hashes)).toEqual({ 0: "a".repeat(64), 1: "c".repeat(64) });
-    expect(swarm.hashConflicts).toBe(1);
+    expect(swarm.hashes.toRecord()).toEqual({ 0: "a".repeat(64), 1: "c".repeat(64) });
+    expect(swarm.hashes.conflicts).toBe(1);
+  });
+
+  it("binds a peer id to the address it announces from while it is a member anywhere", () => {
+    const store = new SwarmStore({ peerTtlMs: 1000 });
+    store.upsertMember(store.ensure(DIGEST, 1000, 100), member("a", 0), "10.0.0.1");
+    expect(() => store.upsertMember(store.ensure(OTHER, 1000, 100), member("a", 0), "10.0.0.66")).toThrow(
+      expect.objectContaining({ code: "FORBIDDEN" }),
+    );
+    expect(() => store.removeMember("a", undefined, "10.0.0.66")).toThrow(
+      expect.objectContaining({ code: "FORBIDDEN" }),
+    );
+    expect(store.counts()).toMatchObject({ peers: 1 });
+    expect(store.removeMember("a", undefined, "10.0.0.1")).toBe(1);
+    // forgotten everywhere: the id is free again
+    store.upsertMember(store.ensure(DIGEST, 1000, 100), member("a", 0), "10.0.0.66");
+  });
+
+  it("refuses new swarms and members past the state budget, and frees what it forgets", () => {
+    const store = new SwarmStore({ peerTtlMs: 1000, maxStateBytes: 10_000 });
+    const big = store.ensure(DIGEST, 100 * 100, 100); // 100 pieces: 1024 + 3200 + 13 bytes
+    store.upsertMember(big, member("a", 0));
+    expect(() => store.ensure(OTHER, 200 * 100, 100)).toThrow(
+      expect.objectContaining({ code: "TRACKER_FULL" }),
+    );
+    const small = store.ensure(OTHER, 1000, 100);
+    for (const id of ["b", "c", "d", "e", "f", "g", "h", "i"]) {
+      try {
+        store.upsertMember(small, member(id, 0));
+      } catch (err) {
+        expect(err).toMatchObject({ code: "TRACKER_FULL", status: 503 });
+      }
+    }
+    expect(store.counts().stateBytes).toBeLessThanOrEqual(10_000);
+    store.sweep(5000);
+    expect(store.counts()).toEqual({ swarms: 0, peers: 0, stateBytes: 0 });
   });
 
   it("removes a leaving peer from one swarm or all", () => {
@@ -73,6 +107,6 @@ describe("SwarmStore", () => {
     store.upsertMember(store.ensure(OTHER, 1000, 100), member("b", 0));
     expect(store.removeMember("a", DIGEST)).toBe(1);
     expect(store.removeMember("a")).toBe(1);
-    expect(store.counts()).toEqual({ swarms: 1, peers: 1 });
+    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1 });
   });
 });

@@ -15,6 +15,8 @@ export interface TrackerOptions extends AnnounceOptions {
   peerTtlMs: number;
   /** Silence after which a member still downloading is forgotten (default LEECHER_TTL_MS). */
   leecherTtlMs?: number;
+  /** Budget for the swarm state (default DEFAULT_MAX_STATE_BYTES). */
+  maxStateBytes?: number;
   token: string;
   log: Logger;
   now?: () => number;
@@ -43,6 +45,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   const store = new SwarmStore({
     peerTtlMs: options.peerTtlMs,
     leecherTtlMs: options.leecherTtlMs ?? LEECHER_TTL_MS,
+    maxStateBytes: options.maxStateBytes,
   });
   const metrics = createTrackerMetrics(() => {
     store.sweep(now());
@@ -61,6 +64,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       maxOriginStreams: options.maxOriginStreams,
       announceIntervalMs: options.announceIntervalMs,
       maxPeers: options.maxPeers,
+      minPieceSize: options.minPieceSize,
     },
   });
   return {

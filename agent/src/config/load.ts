@@ -21,7 +21,6 @@ export interface AgentConfig {
   swarm: {
     minBlobBytes: number;
     stallTimeoutMs: number;
-    pieceBytes: number;
     uploadSlots: number;
     advertise?: HostPort;
   };
@@ -134,7 +133,6 @@ function resolve(raw: Raw): AgentConfig {
     swarm: {
       minBlobBytes: get("p2pMinBlobBytes"),
       stallTimeoutMs: get("stallTimeout"),
-      pieceBytes: get("p2pPieceBytes"),
       uploadSlots: get("peerUploadSlots"),
       advertise: get("peerAdvertise"),
     },

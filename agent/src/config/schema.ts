@@ -192,13 +192,6 @@ export const FIELDS = {
     default: "1M",
     parse: bytes,
   },
-  p2pPieceBytes: {
-    flag: "p2p-piece-bytes",
-    key: "p2pPieceBytes",
-    help: "smallest swarm piece (doubled until a blob has at most ~2000 pieces)",
-    default: "1M",
-    parse: bytes,
-  },
   peerAdvertise: {
     flag: "peer-advertise",
     key: "peerAdvertise",

@@ -5,7 +5,7 @@ const B = "sha256:" + "b".repeat(64);
 
 describe("SwarmBook leases", () => {
   it("counts downloads holding an origin lease until they drop it or finish", () => {
-    const book = new SwarmBook(1024);
+    const book = new SwarmBook();
     book.holdsLease(A, true);
     book.holdsLease(A, true);
     book.holdsLease(B, true);

@@ -2,7 +2,7 @@
  * What this agent holds for the swarm, shared by the fills and the peer API: the piece size of each
  * blob it has swarmed, the partial of a download in progress, and the blobs it seeds.
  */
-import { choosePieceSize } from "../../../protocol/pieces";
+import { choosePieceSize, DEFAULT_PIECE_SIZE } from "../../../protocol/pieces";
 import type { PartialBlob } from "../cache/partial-store";
 
 const MAX_SEEDS = 10_000;
@@ -13,9 +13,10 @@ export class SwarmBook {
   private readonly seeds = new Map<string, { size: number; hashes?: Record<number, string> }>();
   private readonly leased = new Set<string>();
 
-  constructor(readonly minPieceSize: number) {}
+  /** `minPieceSize`: the protocol's (DEFAULT_PIECE_SIZE); only tests with tiny blobs change it. */
+  constructor(readonly minPieceSize = DEFAULT_PIECE_SIZE) {}
 
-  /** The swarm's piece size for a blob (as the tracker fixed it), or the one this agent would pick. */
+  /** The swarm's piece size for a blob (as the tracker said it), or the protocol's for its size. */
   pieceSizeOf(digest: string, size: number): number {
     return this.pieceSizes.get(digest) ?? choosePieceSize(size, this.minPieceSize);
   }

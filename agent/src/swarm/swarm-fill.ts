@@ -53,7 +53,7 @@ const ANNOUNCE_POLL_MS = 1_000;
 const PEER_FAILURES_BEFORE_BAN = 2;
 /** A peer that answered busy is left alone this long (a slot frees about every piece time / slots). */
 const PEER_BUSY_BACKOFF_MS = 250;
-/** Origin Range requests one lease holder keeps running at once. */
+/** Origin Range requests one lease holder keeps running at once (each up to the lease's fetchEnd). */
 const ORIGIN_PIPELINE = 2;
 /**
  * The stall timeout is at least this many of the tracker's lease timeouts, so a stuck origin lease
@@ -72,11 +72,8 @@ export class SwarmDownload {
   private view!: SwarmView;
   private inFlight: (PieceRequest & { startedMs: number })[] = [];
   private readonly tasks = new Set<Promise<void>>();
-  /** Lease pieces being fetched from the origin right now. */
-  private readonly originPieces = new Set<number>();
-  /** Lease pieces stored so far, and how many of them the tracker had seen when it last answered. */
-  private originStored = 0;
-  private originStoredSeen = 0;
+  /** Origin Range requests of the lease running now: pieces next..end-1 are still to come. */
+  private readonly originRuns = new Set<{ next: number; end: number }>();
   private stopping = false;
   private fallbackReason?: string;
   private feeder!: InOrderFeeder;
@@ -228,31 +225,47 @@ export class SwarmDownload {
   }
 
   /**
-   * Keeps ORIGIN_PIPELINE single-piece Range requests of the lease running, so the holder's stream
-   * never idles between pieces. One piece per request: a registry writes a whole range into the
-   * socket at once, so a longer range would be paid for even when the lease shrinks under it.
+   * Keeps up to ORIGIN_PIPELINE Range requests of the lease running, each over the next run of
+   * pieces not held or requested, never past the lease's fetchEnd: the tracker never hands a piece
+   * below fetchEnd to anyone else, so no byte requested here is fetched twice. The tracker moves
+   * fetchEnd on each announce (to the lease end when this node is alone: one long stream).
    */
   private startOrigin(): void {
-    // After each origin piece the lease may have been split; start nothing new until the tracker's
-    // answer to that piece's announce is in (the other request keeps the link busy meanwhile).
-    if (this.stopping || this.originStoredSeen < this.originStored) return;
-    for (const range of this.view.leases)
-      for (let piece = range.start; piece < range.end; piece++) {
-        if (this.originPieces.size >= this.originDepth()) return;
-        if (this.have.has(piece) || this.originPieces.has(piece)) continue;
-        this.originPieces.add(piece);
-        const task = this.originRun(piece, piece + 1, true)
-          .catch(err => {
-            if (err instanceof LeaseLostError) {
-              this.deps.log.debug({ digest: this.digest, piece }, "lease moved on: origin fetch dropped");
-              return;
-            }
-            this.deps.log.warn({ digest: this.digest, err }, "origin lease fetch failed");
-            return this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
-          })
-          .finally(() => this.originPieces.delete(piece));
-        this.track(task);
-      }
+    const lease = this.view.leases[0];
+    if (this.stopping || !lease) return;
+    let from = lease.start;
+    while (this.originRuns.size < this.originDepth()) {
+      while (from < lease.fetchEnd && (this.have.has(from) || this.originRequested(from))) from++;
+      if (from >= lease.fetchEnd) return;
+      let to = from + 1;
+      while (to < lease.fetchEnd && !this.have.has(to) && !this.originRequested(to)) to++;
+      this.startOriginRun(from, to);
+      from = to;
+    }
+  }
+
+  private originRequested(piece: number): boolean {
+    for (const run of this.originRuns) if (piece >= run.next && piece < run.end) return true;
+    return false;
+  }
+
+  private startOriginRun(first: number, end: number): void {
+    const run = { next: first, end };
+    this.originRuns.add(run);
+    const task = this.originRun(first, end, run)
+      .catch(err => {
+        if (err instanceof LeaseLostError) {
+          this.deps.log.debug(
+            { digest: this.digest, piece: run.next },
+            "lease moved on: origin fetch dropped",
+          );
+          return;
+        }
+        this.deps.log.warn({ digest: this.digest, err }, "origin lease fetch failed");
+        return this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
+      })
+      .finally(() => this.originRuns.delete(run));
+    this.track(task);
   }
 
   /**
@@ -264,8 +277,11 @@ export class SwarmDownload {
     return this.deps.book.leasesHeld > 1 ? 1 : ORIGIN_PIPELINE;
   }
 
-  /** Pieces first..end-1 from the origin in one Range stream. */
-  private async originRun(first: number, end: number, leased: boolean): Promise<void> {
+  /**
+   * Pieces first..end-1 from the origin in one Range stream; `leased` tracks a lease's request (the
+   * piece it is on), absent for the fallback's unleased fetches.
+   */
+  private async originRun(first: number, end: number, leased?: { next: number }): Promise<void> {
     const { size } = this.request;
     const pieceSize = this.partial.pieceSize;
     const span = {
@@ -275,15 +291,17 @@ export class SwarmDownload {
     };
     const { upstream, repo, digest, credentials } = this.request;
     let chunks = this.deps.client.blob(upstream, repo, digest, credentials, span);
-    // A leased piece whose lease the tracker gave to someone else (expired or split) is dropped
-    // mid-stream: the new holder fetches it, and each byte should leave the origin once.
-    if (leased) chunks = whileLeased(chunks, () => this.stopping || this.view.inLease(first));
+    // A piece whose lease expired and went to someone else is dropped mid-stream: the new holder
+    // fetches it, and each byte should leave the origin once.
+    if (leased) chunks = whileLeased(chunks, () => this.stopping || this.view.inLease(leased.next));
     for await (const { index, data } of intoPieces(chunks, first, end, size, pieceSize)) {
       if (!this.have.has(index)) {
         this.view.fetchedFromOrigin(index, sha256Hex(data));
-        await this.store(index, data, "origin", leased);
-        if (leased) this.maybeAnnounce(); // progress for the lease and the hash for the others
+        await this.store(index, data, "origin");
       }
+      // Moved on only once the piece is held: until then it must still count as requested.
+      if (leased) leased.next = index + 1;
+      if (leased) this.maybeAnnounce(); // progress for the lease and the hash for the others
       if (leased && this.stopping) return;
     }
   }
@@ -342,13 +360,10 @@ export class SwarmDownload {
     if (!this.have.has(pick.piece) && !this.stopping) await this.store(pick.piece, data, peer.id);
   }
 
-  private async store(piece: number, data: Buffer, from: string, leased = false): Promise<void> {
+  private async store(piece: number, data: Buffer, from: string): Promise<void> {
     await this.partial.writePiece(piece, data);
     this.deps.log.debug({ digest: this.digest, piece, from }, "piece stored");
     this.have.set(piece);
-    // Counted in the same step as `have` and `dirty`: the announce this piece triggers must carry
-    // it, or the answer confirms the old count and origin requests wait for the next announce tick.
-    if (leased) this.originStored++;
     this.sourced[from === "origin" ? "origin" : "peer"] += data.length;
     this.lastProgress = this.now();
     this.dirty = true;
@@ -365,7 +380,7 @@ export class SwarmDownload {
     );
     if (reason !== "tracker")
       void this.announce({ releaseLease: true, wantLease: false }).catch(() => undefined);
-    for (const run of missingRuns(this.have)) await this.originRun(run.start, run.end, false);
+    for (const run of missingRuns(this.have)) await this.originRun(run.start, run.end);
   }
 
   private maybeAnnounce(): void {
@@ -386,7 +401,6 @@ export class SwarmDownload {
 
   private async announceOnce(flags: Partial<AnnounceRequest>): Promise<AnnounceResponse> {
     this.dirty = false;
-    const originStored = this.originStored;
     this.lastAnnounce = this.now();
     const res = await this.deps.tracker.announce({
       digest: this.digest,
@@ -404,7 +418,6 @@ export class SwarmDownload {
     if (res.pieceSize !== this.partial.pieceSize) return res;
     this.stallMs = Math.max(this.deps.stallTimeoutMs, STALL_LEASE_TIMEOUTS * res.leaseTimeoutMs);
     this.leasedOriginIdleMs = Math.max(1_000, Math.round(ORIGIN_IDLE_LEASE_FRACTION * res.leaseTimeoutMs));
-    this.originStoredSeen = Math.max(this.originStoredSeen, originStored);
     const before = JSON.stringify(this.view.leases);
     // A stall is the whole swarm standing still, not this node waiting its turn in a herd.
     if (this.view.apply(res, !this.stopping)) this.lastProgress = this.now();

@@ -63,7 +63,7 @@ export async function createSwarmNode(
     log: Logger;
   },
 ): Promise<SwarmNode> {
-  const book = new SwarmBook(config.swarm.pieceBytes);
+  const book = new SwarmBook();
   const peerApi = createPeerApi({
     token,
     store: deps.store,

@@ -44,11 +44,14 @@ describe("SwarmView", () => {
   it("keeps its own origin hashes over the tracker's and drops leases when told", () => {
     const view = new SwarmView(4, 2);
     view.fetchedFromOrigin(0, h("a"));
-    view.apply(response({ pieceHashes: { 0: h("b"), 1: h("c") }, leases: [{ start: 2, end: 4 }] }), true);
+    view.apply(
+      response({ pieceHashes: { 0: h("b"), 1: h("c") }, leases: [{ start: 2, end: 4, fetchEnd: 4 }] }),
+      true,
+    );
     expect(view.hashes.get(0)).toBe(h("a"));
     expect(view.hashes.get(1)).toBe(h("c"));
     expect([view.inLease(1), view.inLease(2), view.inLease(3)]).toEqual([false, true, true]);
-    view.apply(response({ leases: [{ start: 2, end: 4 }] }), false);
+    view.apply(response({ leases: [{ start: 2, end: 4, fetchEnd: 4 }] }), false);
     expect(view.inLease(2)).toBe(false);
   });
 

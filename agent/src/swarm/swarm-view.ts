@@ -3,7 +3,7 @@
  * their pieces, piece hashes, bans, its origin lease. Pure bookkeeping, no I/O.
  */
 import { Bitfield } from "../../../protocol/pieces";
-import type { AnnounceResponse, PieceRange } from "../../../protocol/tracker-api";
+import type { AnnounceResponse, LeaseRange, PieceRange } from "../../../protocol/tracker-api";
 import type { PeerView } from "./piece-picker";
 
 export class SwarmView {
@@ -11,7 +11,7 @@ export class SwarmView {
   /** Hashes of pieces this agent fetched from the origin (reported to the tracker). */
   readonly myHashes: Record<number, string> = {};
   peers: (PeerView & { address: string })[] = [];
-  leases: PieceRange[] = [];
+  leases: LeaseRange[] = [];
   private readonly banned = new Set<string>();
   /** The most pieces the peers were seen holding in total (swarm progress, for the stall check). */
   private peerPiecesSeen = 0;

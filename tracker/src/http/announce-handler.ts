@@ -33,7 +33,7 @@ export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): 
     const request = decodeAnnounceRequest(await readJson(req));
     const now = deps.now();
     deps.store.sweep(now, request.digest);
-    const result = announce(deps.store, request, deps.options, now);
+    const result = announce(deps.store, request, deps.options, now, sourceOf(req));
     for (const event of result.leaseEvents) deps.metrics.leases.inc({ event });
     deps.metrics.announces.inc({ result: "ok" });
     return { status: 200, body: result.response };
@@ -45,6 +45,12 @@ export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): 
 
 export async function handleLeave(req: IncomingMessage, deps: AnnounceDeps): Promise<JsonReply> {
   const request = decodeLeaveRequest(await readJson(req));
-  const removed = deps.store.removeMember(request.peerId, request.digest);
+  const removed = deps.store.removeMember(request.peerId, request.digest, sourceOf(req));
   return { status: 200, body: { ok: true, removed } };
+}
+
+/** The address the request came from (an IPv4-mapped IPv6 address as plain IPv4). */
+function sourceOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? "unknown";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
 }

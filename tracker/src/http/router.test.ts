@@ -19,12 +19,21 @@ function request(
   port: number,
   method: string,
   path: string,
-  opts: { token?: string; body?: string | Buffer; headers?: http.OutgoingHttpHeaders } = {},
+  opts: { token?: string; body?: string | Buffer; headers?: http.OutgoingHttpHeaders; from?: string } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { "content-type": "application/json", ...opts.headers };
     if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers, timeout: 10_000 }, res => {
+    const target = {
+      host: "127.0.0.1",
+      port,
+      method,
+      path,
+      headers,
+      timeout: 10_000,
+      localAddress: opts.from,
+    };
+    const req = http.request(target, res => {
       const chunks: Buffer[] = [];
       res.on("data", c => chunks.push(c));
       res.on("end", () => {
@@ -71,6 +80,7 @@ function start(): { tracker: Tracker; ready: Promise<number> } {
     maxOriginStreams: 2,
     announceIntervalMs: 10_000,
     maxPeers: 50,
+    minPieceSize: 100,
   });
   return { tracker, ready: tracker.listen("127.0.0.1", 0).then(a => a.port) };
 }
@@ -168,14 +178,14 @@ describe("tracker HTTP API", () => {
       pieceSize: 100,
       pieceCount: 10,
       peers: [],
-      leases: [{ start: 1, end: 10 }],
+      leases: [{ start: 1, end: 10, fetchEnd: 3 }],
     });
     expect(first.pieceHashes).toEqual({ 0: HASH });
     const second = await announce(port, announceBody("bb", []));
     expect(second.peers).toEqual([
       { peerId: "a", address: "127.0.0.1:65002", have: "gAA=", complete: false },
     ]);
-    expect(second.leases).toEqual([{ start: 5, end: 10 }]);
+    expect(second.leases).toEqual([{ start: 5, end: 10, fetchEnd: 7 }]);
     const third = await announce(port, announceBody("ccc", []));
     expect(third.leases).toEqual([]); // maxOriginStreams = 2
     expect(third.peers.map(p => p.peerId).sort()).toEqual(["a", "bb"]);
@@ -190,7 +200,26 @@ describe("tracker HTTP API", () => {
     expect(left.json()).toEqual({ ok: true, removed: 1 });
     const afterLeave = await announce(port, announceBody("ccc", []));
     expect(afterLeave.peers.map(p => p.peerId)).toEqual(["bb"]);
-    expect(afterLeave.leases).toEqual([{ start: 0, end: 5 }]); // a left: its lease and its piece 0 are free
+    expect(afterLeave.leases).toEqual([{ start: 0, end: 5, fetchEnd: 2 }]); // a left: its lease and piece 0 are free
+  });
+
+  it("binds a peer id to the address it announces from: no one else may announce or leave as it", async () => {
+    await announce(port, announceBody("a", [0]));
+    for (const path of ["/v1/announce", "/v1/leave"]) {
+      const body = path === "/v1/leave" ? JSON.stringify({ peerId: "a" }) : announceBody("a", []);
+      const hijack = await request(port, "POST", path, { token: TOKEN, body, from: "127.0.0.66" });
+      expect(hijack.status).toBe(403);
+      expect(hijack.json()).toMatchObject({ error: { code: "FORBIDDEN" } });
+    }
+    const still = await announce(port, announceBody("bb", []));
+    expect(still.peers).toEqual([expect.objectContaining({ peerId: "a", have: "gAA=" })]);
+  });
+
+  it("fixes the piece size by the blob size: a member cannot choose it", async () => {
+    const chosen = await announce(port, announceBody("a", [], { size: 1000, pieceSize: 1000, have: "gA==" }));
+    expect(chosen).toMatchObject({ pieceSize: 100, pieceCount: 10, leases: [], peers: [] });
+    const text = (await request(port, "GET", "/metrics")).text;
+    expect(text).toMatch(/^peerpull_tracker_swarms 0$/m);
   });
 
   it("counts swarms, peers, announces and leases", async () => {
