@@ -217,6 +217,10 @@ it("a peer serving corrupt pieces is banned and the pulls still complete with th
   for (const digests of got) expect(digests).toEqual(layerDigests());
   const failures = await Promise.all(good.map(a => a.metric("peerpull_piece_verify_failures_total")));
   expect(failures.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  const bans = await Promise.all(
+    good.map(a => a.metric("peerpull_peer_bans_total", { reason: "bad-piece" })),
+  );
+  expect(bans.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 });
 
 it("a silent peer (accepts, never answers) is dropped and the pulls complete", async () => {
