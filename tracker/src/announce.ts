@@ -24,6 +24,8 @@ export interface AnnounceOptions {
 export interface AnnounceResult {
   response: AnnounceResponse;
   leaseEvents: LeaseEvent[];
+  /** This announce started the blob's swarm (it had no live member). */
+  newSwarm: boolean;
 }
 
 export function announce(
@@ -35,6 +37,7 @@ export function announce(
   // Members that went silent are gone before anything is decided: their pieces no longer count as
   // held, so the lease policy hands those pieces to the living.
   store.sweep(now, request.digest);
+  const newSwarm = store.get(request.digest) === undefined;
   const swarm = store.ensure(request.digest, request.size, request.pieceSize);
   if (swarm.size !== request.size)
     throw new TrackerError(
@@ -43,7 +46,7 @@ export function announce(
     );
   // A differing piece size: record nothing and tell the peer the swarm's, so it re-announces with it.
   if (swarm.pieceSize !== request.pieceSize)
-    return { response: respond(swarm, request, [], options), leaseEvents: [] };
+    return { response: respond(swarm, request, [], options), leaseEvents: [], newSwarm };
 
   const have = decodeBitfield(request.have, swarm.pieceCount);
   const before = swarm.members.get(request.peerId)?.have;
@@ -78,6 +81,7 @@ export function announce(
   return {
     response: respond(swarm, request, leases, options),
     leaseEvents: decision.events.map(e => e.event),
+    newSwarm,
   };
 }
 

@@ -139,9 +139,13 @@ export class SwarmStore {
     return { peers, swarms };
   }
 
-  counts(): { swarms: number; peers: number } {
+  counts(): { swarms: number; peers: number; leases: number } {
     let peers = 0;
-    for (const swarm of this.swarms.values()) peers += swarm.members.size;
-    return { swarms: this.swarms.size, peers };
+    let leases = 0;
+    for (const swarm of this.swarms.values()) {
+      peers += swarm.members.size;
+      leases += swarm.leases.length;
+    }
+    return { swarms: this.swarms.size, peers, leases };
   }
 }
