@@ -203,7 +203,7 @@ describeNetns("dashboard and alerts on a real Prometheus during a 4-node herd", 
 
     // Whole seconds, so the range query's steps land on both ends (Grafana aligns them to the step).
     fromS = Math.floor(Date.now() / 1000) - 3;
-    await herd();
+    await Promise.all(cluster.agents.map(pullAll)); // the herd: every node at once
     // A second pull on one node: cache hits.
     await pullAll(cluster.agents[0]);
     mutations.record("mutated", "rewritten");
@@ -239,6 +239,7 @@ describeNetns("dashboard and alerts on a real Prometheus during a 4-node herd", 
     await cluster?.stop();
   });
 
+  /** One node pulls every layer, each checked against its digest. */
   async function pullAll(agent: SwarmCluster["agents"][number]): Promise<void> {
     for (const layer of image.layers) {
       const url = `${agent.url}/v2/${cluster.registry.host}/team/app/blobs/${layer.digest}`;
@@ -250,25 +251,6 @@ describeNetns("dashboard and alerts on a real Prometheus during a 4-node herd", 
       );
       expect("sha256:" + stdout.split(" ")[0]).toBe(layer.digest);
     }
-  }
-
-  async function herd(): Promise<void> {
-    await Promise.all(
-      cluster.agents.map(agent =>
-        Promise.all(
-          image.layers.map(async layer => {
-            const url = `${agent.url}/v2/${cluster.registry.host}/team/app/blobs/${layer.digest}`;
-            const { stdout } = await cluster.network.exec(
-              agent.node.ns,
-              "bash",
-              ["-c", `set -o pipefail; curl -sSf --max-time 120 '${url}' | sha256sum`],
-              { timeoutMs: 130_000 },
-            );
-            expect("sha256:" + stdout.split(" ")[0]).toBe(layer.digest);
-          }),
-        ),
-      ),
-    );
   }
 
   /** Every panel target, interpolated and evaluated as Grafana would for the window [fromS, toS]. */
