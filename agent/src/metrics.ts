@@ -3,6 +3,21 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export type BlobSource = "origin" | "peer" | "cache";
 
+/**
+ * Every value each labelled counter can take. The series exist at 0 from the start, so dashboards
+ * and alerts see "none yet" as 0 rather than as no data, and the first increment is a visible rate.
+ */
+export const METRIC_LABEL_VALUES = {
+  blobSources: ["origin", "peer", "cache"],
+  evictionReasons: ["ttl", "size", "corrupt"],
+  authResults: ["grant", "origin", "offline", "denied", "unreachable"],
+  fallbackReasons: ["tracker", "no-peers", "stall", "digest"],
+  banReasons: ["bad-piece", "failures"],
+  fillSources: ["origin", "swarm"],
+} as const;
+
+export type PeerBanReason = (typeof METRIC_LABEL_VALUES.banReasons)[number];
+
 /** Values read when Prometheus scrapes, bound after the parts that own them exist. */
 export interface MetricSources {
   cacheUsage?: () => { bytes: number; blobs: number };
@@ -12,9 +27,20 @@ export interface MetricSources {
 export function createAgentMetrics(sources: MetricSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "peerpull_agent_" });
+  const metrics = defineAgentMetrics(registry, sources);
+  const v = METRIC_LABEL_VALUES;
+  for (const source of v.blobSources) metrics.blobBytes.inc({ source }, 0);
+  for (const reason of v.evictionReasons) metrics.cacheEvictions.inc({ reason }, 0);
+  for (const result of v.authResults) metrics.authDecisions.inc({ result }, 0);
+  for (const reason of v.fallbackReasons) metrics.fallbacks.inc({ reason }, 0);
+  for (const reason of v.banReasons) metrics.peerBans.inc({ reason }, 0);
+  for (const source of v.fillSources) metrics.blobFetchDuration.zero({ source });
+  return { registry, ...metrics };
+}
+
+function defineAgentMetrics(registry: Registry, sources: MetricSources) {
   const r = [registry];
   return {
-    registry,
     blobBytes: new Counter({
       name: "peerpull_blob_bytes_total",
       help: "Blob bytes delivered to clients, by where they came from",
@@ -44,7 +70,7 @@ export function createAgentMetrics(sources: MetricSources = {}) {
     }),
     blobFetchDuration: new Histogram({
       name: "peerpull_blob_fetch_duration_seconds",
-      help: "Time to fill a missing blob into the cache",
+      help: "Time to fill a missing blob into the cache, by fill (origin: straight from the origin; swarm)",
       labelNames: ["source"] as const,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers: r,
@@ -93,6 +119,12 @@ export function createAgentMetrics(sources: MetricSources = {}) {
     fallbacks: new Counter({
       name: "peerpull_fallback_total",
       help: "Swarm fetches that fell back to the origin, by reason",
+      labelNames: ["reason"] as const,
+      registers: r,
+    }),
+    peerBans: new Counter({
+      name: "peerpull_peer_bans_total",
+      help: "Peers banned for one blob's swarm: bad-piece (a piece failed its hash) or failures (requests kept failing)",
       labelNames: ["reason"] as const,
       registers: r,
     }),

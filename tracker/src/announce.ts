@@ -27,6 +27,8 @@ export interface AnnounceOptions {
 export interface AnnounceResult {
   response: AnnounceResponse;
   leaseEvents: LeaseEvent[];
+  /** This announce started the blob's swarm (it had no live member). */
+  newSwarm: boolean;
 }
 
 /**
@@ -47,7 +49,8 @@ export function announce(
   const pieceSize = choosePieceSize(request.size, options.minPieceSize ?? DEFAULT_PIECE_SIZE);
   // A different piece size: record nothing and say the right one, so the peer re-announces with it.
   if (request.pieceSize !== pieceSize)
-    return { response: pieceSizeOnly(request.size, pieceSize, options), leaseEvents: [] };
+    return { response: pieceSizeOnly(request.size, pieceSize, options), leaseEvents: [], newSwarm: false };
+  const newSwarm = store.get(request.digest) === undefined;
   const swarm = store.ensure(request.digest, request.size, pieceSize);
   if (swarm.size !== request.size)
     throw new TrackerError(
@@ -92,6 +95,7 @@ export function announce(
   return {
     response: respond(swarm, request, leases, options),
     leaseEvents: decision.events.map(e => e.event),
+    newSwarm,
   };
 }
 

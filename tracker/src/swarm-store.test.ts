@@ -17,10 +17,11 @@ describe("SwarmStore", () => {
     store.upsertMember(swarm, member("a", 0));
     store.upsertMember(swarm, member("b", 500));
     swarm.leases = [{ holder: "a", start: 0, end: 10, fetchEnd: 2, grantedAt: 0, lastProgressAt: 0 }];
+    expect(store.counts()).toMatchObject({ swarms: 1, peers: 2, leases: 1 });
     expect(store.sweep(999)).toEqual({ peers: 0, swarms: 0 });
     expect(store.sweep(1000)).toEqual({ peers: 1, swarms: 0 });
     expect(swarm.leases).toEqual([]);
-    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1 });
+    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1, leases: 0 });
     expect(store.sweep(1500)).toEqual({ peers: 1, swarms: 1 });
     expect(store.get(DIGEST)).toBeUndefined();
   });
@@ -45,7 +46,7 @@ describe("SwarmStore", () => {
     store.upsertMember(store.ensure(DIGEST, 1000, 100), member("a", 0));
     store.upsertMember(store.ensure(OTHER, 1000, 100), member("a", 0));
     store.sweep(5000, DIGEST);
-    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1 });
+    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1, leases: 0 });
   });
 
   it("unions bitfields", () => {
@@ -97,7 +98,7 @@ describe("SwarmStore", () => {
     }
     expect(store.counts().stateBytes).toBeLessThanOrEqual(10_000);
     store.sweep(5000);
-    expect(store.counts()).toEqual({ swarms: 0, peers: 0, stateBytes: 0 });
+    expect(store.counts()).toEqual({ swarms: 0, peers: 0, leases: 0, stateBytes: 0 });
   });
 
   it("removes a leaving peer from one swarm or all", () => {
@@ -107,6 +108,6 @@ describe("SwarmStore", () => {
     store.upsertMember(store.ensure(OTHER, 1000, 100), member("b", 0));
     expect(store.removeMember("a", DIGEST)).toBe(1);
     expect(store.removeMember("a")).toBe(1);
-    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1 });
+    expect(store.counts()).toMatchObject({ swarms: 1, peers: 1, leases: 0 });
   });
 });

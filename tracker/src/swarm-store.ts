@@ -160,10 +160,14 @@ export class SwarmStore {
     return { peers, swarms: before - this.swarms.size };
   }
 
-  counts(): { swarms: number; peers: number; stateBytes: number } {
+  counts(): { swarms: number; peers: number; leases: number; stateBytes: number } {
     let peers = 0;
-    for (const swarm of this.swarms.values()) peers += swarm.members.size;
-    return { swarms: this.swarms.size, peers, stateBytes: this.stateBytes };
+    let leases = 0;
+    for (const swarm of this.swarms.values()) {
+      peers += swarm.members.size;
+      leases += swarm.leases.length;
+    }
+    return { swarms: this.swarms.size, peers, leases, stateBytes: this.stateBytes };
   }
 
   private dropMember(swarm: Swarm, peerId: string): boolean {

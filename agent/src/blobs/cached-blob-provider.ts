@@ -40,12 +40,22 @@ export class CachedBlobProvider implements BlobProvider {
         if (!(err instanceof BlobNotFoundError)) throw err; // evicted since stat(): fetch it again
       }
     }
+    const swarmFill = this.deps.swarm?.(request);
     const fill = this.deps.inFlight.join(
       request.digest,
       request.size,
-      this.deps.swarm?.(request) ?? (writer => this.fillFromOrigin(request, writer)),
+      swarmFill ? this.timed(swarmFill) : writer => this.fillFromOrigin(request, writer),
     );
     return { slices: fill.createSliceReader(), source: "origin", sourced: fill.sourced };
+  }
+
+  /** A swarm fill, timed like an origin fill: only fills that committed are observed. */
+  private timed(fill: FillFunction): FillFunction {
+    return async (writer, sourced) => {
+      const timer = this.deps.metrics.blobFetchDuration.startTimer({ source: "swarm" });
+      await fill(writer, sourced);
+      timer();
+    };
   }
 
   private async fillFromOrigin(request: BlobRequest, writer: BlobWriter): Promise<void> {

@@ -18,6 +18,7 @@ import {
 import type { AnnounceRequest, AnnounceResponse } from "../../../protocol/tracker-api";
 import type { BlobRequest } from "../blobs/blob-source";
 import type { BlobWriter } from "../cache/blob-store";
+import type { PeerBanReason } from "../metrics";
 import type { SourceTally } from "../cache/in-flight";
 import type { PartialBlob, PartialStore } from "../cache/partial-store";
 import type { UpstreamClient } from "../upstream/upstream-client";
@@ -36,7 +37,12 @@ export interface SwarmFillDeps {
   partials: Pick<PartialStore, "create" | "resume">;
   book: SwarmBook;
   limiter: { take(bytes: number): Promise<void> };
-  counters: { peerBytes(n: number): void; verifyFailure(): void; fallback(reason: string): void };
+  counters: {
+    peerBytes(n: number): void;
+    verifyFailure(): void;
+    fallback(reason: string): void;
+    ban(reason: PeerBanReason): void;
+  };
   /** The swarm's piece hashes for this digest proved false: fetch it from the origin for a while. */
   distrust(digest: string): void;
   log: Logger;
@@ -345,7 +351,7 @@ export class SwarmDownload {
         this.view.peerBusy(peer.id, this.now() + PEER_BUSY_BACKOFF_MS);
         return;
       }
-      this.view.peerFailed(peer.id);
+      if (this.view.peerFailed(peer.id)) this.deps.counters.ban("failures");
       this.deps.log.debug({ digest: this.digest, peer: peer.id, err }, "peer piece failed");
       return;
     }
@@ -354,7 +360,7 @@ export class SwarmDownload {
     if (!verifyPiece(data, hash, pick.piece, this.request.size, this.partial.pieceSize)) {
       this.deps.counters.verifyFailure();
       this.deps.log.warn({ digest: this.digest, peer: peer.id, piece: pick.piece }, "bad piece: peer banned");
-      this.view.ban(peer.id);
+      if (this.view.ban(peer.id)) this.deps.counters.ban("bad-piece");
       return;
     }
     if (!this.have.has(pick.piece) && !this.stopping) await this.store(pick.piece, data, peer.id);

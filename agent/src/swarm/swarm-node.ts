@@ -134,6 +134,7 @@ export async function createSwarmNode(
               peerBytes: n => deps.metrics.peerDownloadBytes.inc(n),
               verifyFailure: () => deps.metrics.pieceVerifyFailures.inc(),
               fallback: reason => deps.metrics.fallbacks.inc({ reason }),
+              ban: reason => deps.metrics.peerBans.inc({ reason }),
             },
             distrust: digest => {
               if (distrusted.size >= MAX_DISTRUSTED)

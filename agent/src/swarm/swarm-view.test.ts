@@ -62,13 +62,15 @@ describe("SwarmView", () => {
       { peerId: "p2", address: "127.0.0.1:2", have: bits(4, [1]).encode(), complete: false },
     ];
     view.apply(response({ peers }), true);
-    view.peerFailed("p1");
+    expect(view.peerFailed("p1")).toBe(false);
     expect(view.peers.map(p => p.banned)).toEqual([false, false]);
-    view.peerFailed("p1");
+    expect(view.peerFailed("p1")).toBe(true); // this failure banned it (counted once)
+    expect(view.peerFailed("p1")).toBe(false);
     view.apply(response({ peers }), true);
     expect(view.peers.map(p => p.banned)).toEqual([true, false]);
     expect(view.noUsablePeer()).toBe(false);
-    view.ban("p2");
+    expect(view.ban("p2")).toBe(true);
+    expect(view.ban("p2")).toBe(false);
     expect(view.noUsablePeer()).toBe(true);
   });
 

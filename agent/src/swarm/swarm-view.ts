@@ -53,9 +53,12 @@ export class SwarmView {
     return this.leases.some(r => piece >= r.start && piece < r.end);
   }
 
-  ban(peerId: string): void {
+  /** Bans the peer for this blob; true when it was not banned before. */
+  ban(peerId: string): boolean {
+    if (this.banned.has(peerId)) return false;
     this.banned.add(peerId);
     for (const peer of this.peers) if (peer.id === peerId) peer.banned = true;
+    return true;
   }
 
   /** The peer answered busy: ask it nothing until `until` (not a failure). */
@@ -64,11 +67,11 @@ export class SwarmView {
     for (const peer of this.peers) if (peer.id === peerId) peer.busyUntil = until;
   }
 
-  /** A request to the peer failed; it is banned after a few failures. */
-  peerFailed(peerId: string): void {
+  /** A request to the peer failed; it is banned after a few failures. True when this one banned it. */
+  peerFailed(peerId: string): boolean {
     const failures = (this.failures.get(peerId) ?? 0) + 1;
     this.failures.set(peerId, failures);
-    if (failures >= this.failuresBeforeBan) this.ban(peerId);
+    return failures >= this.failuresBeforeBan && this.ban(peerId);
   }
 
   /** No lease and every known peer banned: nothing in the swarm can help any more. */

@@ -35,6 +35,7 @@ export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): 
     deps.store.sweep(now, request.digest);
     const result = announce(deps.store, request, deps.options, now, sourceOf(req));
     for (const event of result.leaseEvents) deps.metrics.leases.inc({ event });
+    if (result.newSwarm) deps.metrics.swarmBlobBytes.inc(request.size);
     deps.metrics.announces.inc({ result: "ok" });
     return { status: 200, body: result.response };
   } catch (err) {

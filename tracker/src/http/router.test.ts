@@ -233,6 +233,10 @@ describe("tracker HTTP API", () => {
     expect(text).toMatch(/^peerpull_tracker_announces_total\{result="BAD_REQUEST"\} 1$/m);
     expect(text).toMatch(/^peerpull_tracker_leases_total\{event="granted"\} 2$/m);
     expect(text).toMatch(/^peerpull_tracker_leases_total\{event="split"\} 1$/m);
+    expect(text).toMatch(/^peerpull_tracker_leases_total\{event="expired"\} 0$/m);
+    expect(text).toMatch(/^peerpull_tracker_leases 2$/m);
+    // One swarm of 1000 bytes started (by "a"); "bb" joined it.
+    expect(text).toMatch(/^peerpull_tracker_swarm_blob_bytes_total 1000$/m);
   });
 
   it("rebuilds its state from announces after a restart", async () => {
