@@ -16,6 +16,7 @@ import { createPeerServer } from "./http/peer-server";
 import { createRegistryServer } from "./http/registry-server";
 import { loadSendQueueTuning, SendQueueTuning } from "./http/send-queue";
 import { RegistryHandler } from "./http/registry-handler";
+import { ListingHandler } from "./http/listing-handler";
 import { createLogger } from "./log";
 import { createAgentMetrics, MetricSources } from "./metrics";
 import { ContainerdMirror, removeManagedHostsFiles } from "./mirror/containerd-mirror";
@@ -76,6 +77,7 @@ async function main(argv: string[]): Promise<void> {
     client,
     blobs,
     onBlobBytes: (source, bytes) => metrics.blobBytes.inc({ source }, bytes),
+    listing: new ListingHandler({ client, onDecision: result => metrics.authDecisions.inc({ result }) }),
   });
 
   let ready = false;
