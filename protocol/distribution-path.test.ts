@@ -51,22 +51,30 @@ describe("parseDistributionPath parses", () => {
     {
       name: "tags list, rewrite naming",
       url: "/v2/r.io/team/app/tags/list",
-      want: { kind: "tags", registry: "r.io", repo: "team/app", naming: "rewrite" },
+      want: { kind: "tags", registry: "r.io", repo: "team/app", naming: "rewrite", query: "" },
     },
     {
       name: "tags list, mirror naming, with n and last",
       url: "/v2/team/app/tags/list?n=2&last=v1.0&ns=R.io",
-      want: { kind: "tags", registry: "r.io", repo: "team/app", naming: "mirror", n: 2, last: "v1.0" },
+      want: {
+        kind: "tags",
+        registry: "r.io",
+        repo: "team/app",
+        naming: "mirror",
+        n: 2,
+        last: "v1.0",
+        query: "n=2&last=v1.0",
+      },
     },
     {
       name: "tags list with n=0 and an empty last",
       url: "/v2/r.io/a/tags/list?n=0&last=",
-      want: { kind: "tags", registry: "r.io", repo: "a", naming: "rewrite", n: 0 },
+      want: { kind: "tags", registry: "r.io", repo: "a", naming: "rewrite", n: 0, query: "n=0&last=" },
     },
     {
       name: "tags list of a repo named manifests",
       url: "/v2/r.io/a/manifests/tags/list",
-      want: { kind: "tags", registry: "r.io", repo: "a/manifests", naming: "rewrite" },
+      want: { kind: "tags", registry: "r.io", repo: "a/manifests", naming: "rewrite", query: "" },
     },
     {
       name: "manifest of a repo named tags/list",
@@ -76,11 +84,11 @@ describe("parseDistributionPath parses", () => {
     {
       name: "referrers, rewrite naming",
       url: `/v2/r.io/a/referrers/${D}`,
-      want: { kind: "referrers", registry: "r.io", repo: "a", naming: "rewrite", digest: D },
+      want: { kind: "referrers", registry: "r.io", repo: "a", naming: "rewrite", digest: D, query: "" },
     },
     {
-      name: "referrers, mirror naming, artifactType filter",
-      url: `/v2/a/referrers/${D}?artifactType=application%2Fvnd.example.sbom%2Bjson&ns=r.io`,
+      name: "referrers, mirror naming, artifactType filter and an origin's page token",
+      url: `/v2/a/referrers/${D}?artifactType=application%2Fvnd.example.sbom%2Bjson&ns=r.io&page=x+1`,
       want: {
         kind: "referrers",
         registry: "r.io",
@@ -88,6 +96,7 @@ describe("parseDistributionPath parses", () => {
         naming: "mirror",
         digest: D,
         artifactType: "application/vnd.example.sbom+json",
+        query: "artifactType=application%2Fvnd.example.sbom%2Bjson&page=x+1",
       },
     },
   ];

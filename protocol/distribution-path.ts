@@ -16,15 +16,17 @@ export type DistributionPath =
   | { kind: "base" }
   | { kind: "manifest"; registry: string; repo: string; reference: string; isDigest: boolean }
   | { kind: "blob"; registry: string; repo: string; digest: string }
-  | { kind: "tags"; registry: string; repo: string; naming: Naming; n?: number; last?: string }
-  | {
-      kind: "referrers";
-      registry: string;
-      repo: string;
-      naming: Naming;
-      digest: string;
-      artifactType?: string;
-    };
+  | (Listing & { kind: "tags"; n?: number; last?: string })
+  | (Listing & { kind: "referrers"; digest: string; artifactType?: string });
+
+/** Tags list and referrers: paginated, with the query (less `ns`) to pass on to the origin. */
+interface Listing {
+  registry: string;
+  repo: string;
+  naming: Naming;
+  /** The request's query without `ns`, e.g. `n=2&last=b`, or an origin's opaque page token. */
+  query: string;
+}
 
 type Endpoint = "manifests" | "blobs" | "referrers" | "tags";
 const MAX_PAGE_SIZE = 100_000;
@@ -61,8 +63,10 @@ export function parseDistributionPath(rawUrl: string): DistributionPath {
     ns === null ? splitRewriteName(split.name) : { registry: checkHost(ns), repo: split.name };
   checkRepo(repo);
   const naming: Naming = ns === null ? "rewrite" : "mirror";
-  if (split.endpoint === "tags")
-    return { kind: "tags", registry: registry.toLowerCase(), repo, naming, ...page(query) };
+  const forwarded = new URLSearchParams(query);
+  forwarded.delete("ns");
+  const listing = { registry: registry.toLowerCase(), repo, naming, query: forwarded.toString() };
+  if (split.endpoint === "tags") return { kind: "tags", ...listing, ...page(query) };
   if (split.endpoint === "blobs" || split.endpoint === "referrers") parseDigest(split.reference);
   if (split.endpoint === "blobs")
     return { kind: "blob", registry: registry.toLowerCase(), repo, digest: split.reference };
@@ -70,9 +74,7 @@ export function parseDistributionPath(rawUrl: string): DistributionPath {
     const artifactType = query.get("artifactType") ?? undefined;
     return {
       kind: "referrers",
-      registry: registry.toLowerCase(),
-      repo,
-      naming,
+      ...listing,
       digest: split.reference,
       ...(artifactType ? { artifactType } : {}),
     };

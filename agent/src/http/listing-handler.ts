@@ -58,14 +58,11 @@ export class ListingHandler {
   }
 
   private async tags(res: ServerResponse, t: Listing<"tags">): Promise<void> {
-    const query = new URLSearchParams();
-    if (t.n !== undefined) query.set("n", String(t.n));
-    if (t.last !== undefined) query.set("last", t.last);
     const originPath = `/v2/${t.repo}/tags/list`;
     const origin = await this.deps.client.listing(
       t.upstream,
       t.repo,
-      withQuery(originPath, query),
+      withQuery(originPath, t.query),
       t.credentials,
       "application/json",
       MAX_TAGS_BYTES,
@@ -77,14 +74,13 @@ export class ListingHandler {
 
   private async referrers(res: ServerResponse, r: Listing<"referrers">): Promise<void> {
     const originPath = `/v2/${r.repo}/referrers/${r.digest}`;
-    const query = new URLSearchParams(r.artifactType ? { artifactType: r.artifactType } : {});
     let answer: ReferrersIndex;
     let next: URLSearchParams | undefined;
     try {
       const origin = await this.deps.client.listing(
         r.upstream,
         r.repo,
-        withQuery(originPath, query),
+        withQuery(originPath, r.query),
         r.credentials,
         INDEX_MEDIA_TYPE,
         MAX_REFERRERS_BYTES,
@@ -140,9 +136,8 @@ function target(l: Listing<ListingKind>, endpoint: string): ListingTarget {
   return { naming: l.naming, registry: l.registry, repo: l.repo, endpoint };
 }
 
-function withQuery(path: string, query: URLSearchParams): string {
-  const search = query.toString();
-  return search ? `${path}?${search}` : path;
+function withQuery(path: string, query: string): string {
+  return query ? `${path}?${query}` : path;
 }
 
 function send(res: ServerResponse, contentType: string, body: Buffer, extra: Record<string, string>): void {
