@@ -125,9 +125,29 @@ export class ListingHandler {
         ? referrersFromIndex(body, index, r.artifactType, false)
         : emptyReferrersIndex(r.artifactType);
     } catch (err) {
-      if (err instanceof UpstreamStatusError && err.statusCode === 404 && err.ociCode !== "NAME_UNKNOWN")
-        return emptyReferrersIndex(r.artifactType);
-      throw err;
+      if (!(err instanceof UpstreamStatusError && err.statusCode === 404 && err.ociCode !== "NAME_UNKNOWN"))
+        throw err;
+    }
+    // distribution answers MANIFEST_UNKNOWN for a tag of a repository it does not have either.
+    if (!(await this.repositoryExists(r)))
+      throw new OciError("NAME_UNKNOWN", "repository name not known to the origin registry");
+    return emptyReferrersIndex(r.artifactType);
+  }
+
+  /** One tag is enough to know the repository exists; anything but a 404 is taken as yes. */
+  private async repositoryExists(r: Listing<"referrers">): Promise<boolean> {
+    try {
+      await this.deps.client.listing(
+        r.upstream,
+        r.repo,
+        `/v2/${r.repo}/tags/list?n=1`,
+        r.credentials,
+        "application/json",
+        MAX_TAGS_BYTES,
+      );
+      return true;
+    } catch (err) {
+      return !(err instanceof UpstreamStatusError && err.statusCode === 404);
     }
   }
 }
