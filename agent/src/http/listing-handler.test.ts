@@ -40,6 +40,16 @@ function ociError(res: ServerResponse, status: number, code: string): void {
 function origin(req: IncomingMessage, res: ServerResponse): void {
   originRequests.push(req.url ?? "");
   const url = new URL(req.url ?? "/", "http://o");
+  if (url.pathname === "/v2/team/huge/tags/list") {
+    // 9 MiB of tags, more than the agent reads from an origin (8 MiB): it must not buffer it all.
+    res.writeHead(200, { "content-type": "application/json" });
+    const tags = Array.from({ length: 9 * 1024 }, (_, i) => `"${String(i).padStart(1020, "0")}"`);
+    return void res.end(`{"name":"team/huge","tags":[${tags.join(",")}]}`);
+  }
+  if (url.pathname === "/v2/team/broken/tags/list") {
+    res.writeHead(200, { "content-type": "application/json" });
+    return void res.end("<html>not a tag list</html>");
+  }
   const m =
     /^\/v2\/(team\/app|private\/app|team\/empty)\/(tags\/list|referrers\/(sha256:[0-9a-f]{64}))$/.exec(
       url.pathname,
@@ -175,6 +185,15 @@ describe("tags list from an origin that paginates", () => {
     const res = await get("/v2/origin.test/team/nope/tags/list");
     expect(res.status).toBe(404);
     expect(res.body.errors[0].code).toBe("NAME_UNKNOWN");
+  });
+
+  it.each([
+    { name: "larger than 8 MiB", repo: "team/huge", message: /larger than the agent accepts/ },
+    { name: "not a tag list", repo: "team/broken", message: /not JSON/ },
+  ])("an origin answer $name is 502, not passed on", async ({ repo, message }) => {
+    const res = await get(`/v2/origin.test/${repo}/tags/list`);
+    expect(res.status).toBe(502);
+    expect(res.body.errors[0].message).toMatch(message);
   });
 
   it("HEAD is 405 UNSUPPORTED and asks nothing of the origin", async () => {
