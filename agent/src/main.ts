@@ -96,8 +96,8 @@ async function main(argv: string[]): Promise<void> {
     config.mirror.hostsDir === undefined
       ? undefined
       : new ContainerdMirror({
-          ...config.mirror,
           hostsDir: config.mirror.hostsDir,
+          containerdConfig: config.mirror.containerdConfig,
           upstreams: config.upstreams,
           metrics,
           log,
