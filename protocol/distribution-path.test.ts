@@ -43,6 +43,62 @@ describe("parseDistributionPath parses", () => {
       url: `/v2/r.io/blobs/blobs/${D}`,
       want: { kind: "blob", registry: "r.io", repo: "blobs", digest: D },
     },
+    {
+      name: "the last endpoint marker wins",
+      url: `/v2/r.io/manifests/blobs/${D}`,
+      want: { kind: "blob", registry: "r.io", repo: "manifests", digest: D },
+    },
+    {
+      name: "tags list, rewrite naming",
+      url: "/v2/r.io/team/app/tags/list",
+      want: { kind: "tags", registry: "r.io", repo: "team/app", naming: "rewrite", query: "" },
+    },
+    {
+      name: "tags list, mirror naming, with n and last",
+      url: "/v2/team/app/tags/list?n=2&last=v1.0&ns=R.io",
+      want: {
+        kind: "tags",
+        registry: "r.io",
+        repo: "team/app",
+        naming: "mirror",
+        n: 2,
+        last: "v1.0",
+        query: "n=2&last=v1.0",
+      },
+    },
+    {
+      name: "tags list with n=0 and an empty last",
+      url: "/v2/r.io/a/tags/list?n=0&last=",
+      want: { kind: "tags", registry: "r.io", repo: "a", naming: "rewrite", n: 0, query: "n=0&last=" },
+    },
+    {
+      name: "tags list of a repo named manifests",
+      url: "/v2/r.io/a/manifests/tags/list",
+      want: { kind: "tags", registry: "r.io", repo: "a/manifests", naming: "rewrite", query: "" },
+    },
+    {
+      name: "manifest of a repo named tags/list",
+      url: "/v2/r.io/tags/list/manifests/1",
+      want: { kind: "manifest", registry: "r.io", repo: "tags/list", reference: "1", isDigest: false },
+    },
+    {
+      name: "referrers, rewrite naming",
+      url: `/v2/r.io/a/referrers/${D}`,
+      want: { kind: "referrers", registry: "r.io", repo: "a", naming: "rewrite", digest: D, query: "" },
+    },
+    {
+      name: "referrers, mirror naming, artifactType filter and an origin's page token",
+      url: `/v2/a/referrers/${D}?artifactType=application%2Fvnd.example.sbom%2Bjson&ns=r.io&page=x+1`,
+      want: {
+        kind: "referrers",
+        registry: "r.io",
+        repo: "a",
+        naming: "mirror",
+        digest: D,
+        artifactType: "application/vnd.example.sbom+json",
+        query: "artifactType=application%2Fvnd.example.sbom%2Bjson&page=x+1",
+      },
+    },
   ];
   it.each(rows)("$name", ({ url, want }) => {
     expect(parseDistributionPath(url)).toEqual(want);
@@ -61,7 +117,23 @@ describe("parseDistributionPath rejects", () => {
     { name: "unsupported algorithm", url: "/v2/r.io/a/blobs/sha512:" + "a".repeat(128), code: "UNSUPPORTED" },
     { name: "bad tag", url: "/v2/r.io/a/manifests/-bad", code: "MANIFEST_INVALID" },
     { name: "uploads endpoint", url: "/v2/r.io/a/blobs/uploads/", code: "UNSUPPORTED" },
-    { name: "tags list endpoint", url: "/v2/r.io/a/tags/list", code: "NAME_INVALID" },
+    { name: "catalog", url: "/v2/_catalog", code: "NAME_INVALID" },
+    { name: "tags with a suffix", url: "/v2/r.io/a/tags/lists", code: "NAME_INVALID" },
+    { name: "negative n", url: "/v2/r.io/a/tags/list?n=-1", code: "PAGINATION_NUMBER_INVALID" },
+    { name: "n not a number", url: "/v2/r.io/a/tags/list?n=ten", code: "PAGINATION_NUMBER_INVALID" },
+    { name: "n too large", url: "/v2/r.io/a/tags/list?n=100001", code: "PAGINATION_NUMBER_INVALID" },
+    {
+      name: "referrers of a malformed digest",
+      url: "/v2/r.io/a/referrers/sha256:xyz",
+      code: "DIGEST_INVALID",
+    },
+    { name: "referrers of a tag", url: "/v2/r.io/a/referrers/latest", code: "DIGEST_INVALID" },
+    { name: "referrers without a digest", url: "/v2/r.io/a/referrers/", code: "NAME_INVALID" },
+    {
+      name: "referrers, unsupported algorithm",
+      url: "/v2/r.io/a/referrers/sha512:" + "a".repeat(128),
+      code: "UNSUPPORTED",
+    },
     { name: "not v2", url: "/v1/r.io/a/blobs/x", code: "NAME_INVALID" },
     { name: "huge url", url: "/v2/r.io/" + "a/".repeat(5000) + "blobs/" + D, code: "NAME_INVALID" },
     { name: "long name", url: "/v2/r.io/" + "a".repeat(256) + "/blobs/" + D, code: "NAME_INVALID" },

@@ -11,12 +11,15 @@ import { CachedBlobProvider } from "./blobs/cached-blob-provider";
 import { FsBlobStore } from "./cache/fs-blob-store";
 import { InFlight } from "./cache/in-flight";
 import { ConfigError, helpText, parseAgentArgs, AgentConfig } from "./config/load";
+import { parseHostPort } from "./config/schema";
 import { createPeerServer } from "./http/peer-server";
 import { createRegistryServer } from "./http/registry-server";
 import { loadSendQueueTuning, SendQueueTuning } from "./http/send-queue";
 import { RegistryHandler } from "./http/registry-handler";
+import { ListingHandler } from "./http/listing-handler";
 import { createLogger } from "./log";
 import { createAgentMetrics, MetricSources } from "./metrics";
+import { ContainerdMirror, removeManagedHostsFiles } from "./mirror/containerd-mirror";
 import { NodeLimiter } from "./ratelimit/node-limiter";
 import { createSwarmNode, readPeerToken, SwarmNode } from "./swarm/swarm-node";
 import { UpstreamClient } from "./upstream/upstream-client";
@@ -25,6 +28,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(argv: string[]): Promise<void> {
   const config = readConfig(argv);
+  if (config.mirror.cleanup) return cleanUpHostsDir(config);
   const token = readToken(config);
   const log = createLogger("peerpull-agent", config.logLevel);
   const metricSources: MetricSources = {};
@@ -73,6 +77,7 @@ async function main(argv: string[]): Promise<void> {
     client,
     blobs,
     onBlobBytes: (source, bytes) => metrics.blobBytes.inc({ source }, bytes),
+    listing: new ListingHandler({ client, onDecision: result => metrics.authDecisions.inc({ result }) }),
   });
 
   let ready = false;
@@ -87,11 +92,23 @@ async function main(argv: string[]): Promise<void> {
   const registryAddress = await listen(registryServer, config.listen);
   const peerAddress = await listen(peerServer, config.peerListen);
   swarm?.start(peerAddress);
+  const mirror =
+    config.mirror.hostsDir === undefined
+      ? undefined
+      : new ContainerdMirror({
+          hostsDir: config.mirror.hostsDir,
+          containerdConfig: config.mirror.containerdConfig,
+          upstreams: config.upstreams,
+          metrics,
+          log,
+        });
+  await mirror?.start(parseHostPort(registryAddress));
 
   const housekeeping = setInterval(() => {
     const now = Date.now();
     grants.sweep(now, Math.max(config.auth.offlineGraceMs, config.auth.ttlMs));
     store.evict(now).catch(err => log.error({ err }, "eviction failed"));
+    void mirror?.reconcile();
   }, housekeepingIntervalMs(config));
   housekeeping.unref();
   ready = true;
@@ -104,6 +121,7 @@ async function main(argv: string[]): Promise<void> {
     log.info({ signal }, "shutting down");
     ready = false;
     clearInterval(housekeeping);
+    await mirror?.stop(); // hosts.toml files stay: containerd falls back to the registry meanwhile
     const closing = Promise.all([close(registryServer), close(peerServer)]);
     const timer = setTimeout(() => {
       registryServer.closeAllConnections();
@@ -133,6 +151,15 @@ function readConfig(argv: string[]): AgentConfig {
     process.stderr.write(`peerpull-agent: ${err.message}\n`);
     process.exit(2);
   }
+}
+
+/** `--containerd-hosts-cleanup`: remove the agent's hosts.toml files and exit, opening no port. */
+async function cleanUpHostsDir(config: AgentConfig): Promise<void> {
+  const log = createLogger("peerpull-agent", config.logLevel);
+  const hostsDir = config.mirror.hostsDir as string;
+  const report = await removeManagedHostsFiles(hostsDir);
+  log.info({ hostsDir, removed: report.removed }, "mirror mode: removed the agent's hosts.toml files");
+  process.exit(0);
 }
 
 /** The peer token, read once; required (at least 16 characters) when --tracker is set (else no swarm). */

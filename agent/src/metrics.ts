@@ -128,6 +128,27 @@ function defineAgentMetrics(registry: Registry, sources: MetricSources) {
       labelNames: ["reason"] as const,
       registers: r,
     }),
+    mirrorHostsFiles: new Gauge({
+      name: "peerpull_mirror_hosts_files",
+      help: "containerd hosts.toml files this agent wrote and keeps current (mirror mode)",
+      registers: r,
+    }),
+    mirrorHostsConflicts: new Gauge({
+      name: "peerpull_mirror_hosts_conflicts",
+      help: "1 for each accelerated registry whose hosts.toml the agent did not write and so leaves alone (mirror mode)",
+      labelNames: ["registry"] as const,
+      registers: r,
+    }),
+    mirrorHostsFailures: new Counter({
+      name: "peerpull_mirror_hosts_failures_total",
+      help: "Passes over the containerd hosts dir that failed (permissions, disk)",
+      registers: r,
+    }),
+    mirrorCriIgnoresHostsDir: new Gauge({
+      name: "peerpull_mirror_cri_ignores_hosts_dir",
+      help: "1 when containerd's config.toml (--containerd-config) shows its CRI plugin does not read the hosts dir",
+      registers: r,
+    }),
   };
 }
 

@@ -90,7 +90,15 @@ describe("access log parsing", () => {
   ].join("\n");
 
   test("parses combined-format lines and skips JSON lines", () => {
-    expect(parseAccessLog(text)).toHaveLength(5);
+    const entries = parseAccessLog(text);
+    expect(entries).toHaveLength(5);
+    expect(entries[4]).toEqual({
+      method: "GET",
+      path: "/v2/a/b/manifests/v1",
+      status: 200,
+      bytes: 588,
+      userAgent: "skopeo",
+    });
   });
 
   test("counts only successful blob GETs", () => {

@@ -34,6 +34,8 @@ export interface AccessLogEntry {
   path: string;
   status: number;
   bytes: number;
+  /** The client's User-Agent ("" when the line has none): tells the agent from containerd. */
+  userAgent: string;
 }
 
 export interface BlobServed {
@@ -64,7 +66,7 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-const ACCESS_LINE = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) (\d+|-)/;
+const ACCESS_LINE = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) (\d+|-)(?: "[^"]*" "([^"]*)")?/;
 const BLOB_PATH = /^\/v2\/.+\/blobs\/(sha256:[0-9a-f]{64})(?:\?.*)?$/;
 
 export function parseAccessLog(text: string): AccessLogEntry[] {
@@ -73,7 +75,13 @@ export function parseAccessLog(text: string): AccessLogEntry[] {
     if (line.startsWith("{")) continue; // JSON app log lines
     const m = ACCESS_LINE.exec(line);
     if (!m) continue;
-    entries.push({ method: m[1], path: m[2], status: Number(m[3]), bytes: m[4] === "-" ? 0 : Number(m[4]) });
+    entries.push({
+      method: m[1],
+      path: m[2],
+      status: Number(m[3]),
+      bytes: m[4] === "-" ? 0 : Number(m[4]),
+      userAgent: m[5] ?? "",
+    });
   }
   return entries;
 }

@@ -58,6 +58,31 @@ describe("agent config", () => {
     ]);
   });
 
+  it("mirror mode: hosts dir, containerd config and cleanup (flags or file keys)", () => {
+    expect(config(["--upstream", "r.io"]).mirror).toEqual({ cleanup: false });
+    const c = config([
+      "--upstream",
+      "r.io",
+      "--containerd-hosts-dir",
+      "/etc/containerd/certs.d",
+      "--containerd-config",
+      "/etc/containerd/config.toml",
+    ]);
+    expect(c.mirror).toEqual({
+      hostsDir: "/etc/containerd/certs.d",
+      containerdConfig: "/etc/containerd/config.toml",
+      cleanup: false,
+    });
+    const dir = mkdtempSync(join(tmpdir(), "pp-config-"));
+    const file = join(dir, "agent.yaml");
+    writeFileSync(file, "containerdHostsDir: /etc/containerd/certs.d\ncontainerdHostsCleanup: true\n");
+    // Cleanup is a one-shot that opens no port: no --upstream needed.
+    expect(config(["--config", file]).mirror).toEqual({ hostsDir: "/etc/containerd/certs.d", cleanup: true });
+    expect(config(["--containerd-hosts-dir", "/d", "--containerd-hosts-cleanup=true"]).mirror.cleanup).toBe(
+      true,
+    );
+  });
+
   it("answers --help", () => expect(parseAgentArgs(["--help"])).toEqual({ help: true }));
 
   const rejects = [
@@ -82,6 +107,26 @@ describe("agent config", () => {
       field: "--tracker",
     },
     { name: "empty tracker list", argv: ["--upstream", "r.io", "--tracker", " , "], field: "--tracker" },
+    {
+      name: "relative hosts dir",
+      argv: ["--upstream", "r.io", "--containerd-hosts-dir", "certs.d"],
+      field: "--containerd-hosts-dir",
+    },
+    {
+      name: "cleanup without a hosts dir",
+      argv: ["--containerd-hosts-cleanup", "true"],
+      field: "--containerd-hosts-cleanup",
+    },
+    {
+      name: "cleanup not a boolean",
+      argv: ["--containerd-hosts-dir", "/d", "--containerd-hosts-cleanup", "yes"],
+      field: "--containerd-hosts-cleanup",
+    },
+    {
+      name: "containerd config without a hosts dir",
+      argv: ["--upstream", "r.io", "--containerd-config", "/etc/containerd/config.toml"],
+      field: "--containerd-config",
+    },
   ];
   it.each(rejects)("rejects $name naming the field", ({ argv, field }) => {
     expect(problems(argv)).toContain(field);

@@ -25,6 +25,8 @@ export interface AgentConfig {
     advertise?: HostPort;
   };
   upstream: { timeoutMs: number; retries: number };
+  /** Mirror mode: containerd hosts.toml files; no hostsDir = none written. */
+  mirror: { hostsDir?: string; containerdConfig?: string; cleanup: boolean };
   logLevel: LogLevel;
 }
 
@@ -137,6 +139,11 @@ function resolve(raw: Raw): AgentConfig {
       advertise: get("peerAdvertise"),
     },
     upstream: { timeoutMs: get("upstreamTimeout"), retries: get("upstreamRetries") },
+    mirror: {
+      hostsDir: get("containerdHostsDir"),
+      containerdConfig: get("containerdConfig"),
+      cleanup: get("containerdHostsCleanup"),
+    },
     logLevel: get("logLevel"),
   };
   problems.push(...crossFieldProblems(config));
@@ -146,7 +153,11 @@ function resolve(raw: Raw): AgentConfig {
 
 function crossFieldProblems(config: AgentConfig): string[] {
   const problems: string[] = [];
-  if (config.upstreams && config.upstreams.length === 0)
+  if (config.mirror.cleanup && config.mirror.hostsDir === undefined)
+    problems.push("--containerd-hosts-cleanup: needs --containerd-hosts-dir");
+  if (config.mirror.containerdConfig !== undefined && config.mirror.hostsDir === undefined)
+    problems.push("--containerd-config: only used with --containerd-hosts-dir");
+  if (config.upstreams && config.upstreams.length === 0 && !config.mirror.cleanup)
     problems.push("--upstream: at least one upstream registry is required");
   const hosts = new Set<string>();
   for (const upstream of config.upstreams ?? []) {

@@ -234,6 +234,33 @@ export const FIELDS = {
       return n;
     },
   },
+  containerdHostsDir: {
+    flag: "containerd-hosts-dir",
+    key: "containerdHostsDir",
+    help: "mirror mode: write <dir>/<registry>/hosts.toml for each --upstream, sending containerd's pulls to this agent first and the registry second (unset = none written)",
+    parse: (value: unknown) => {
+      const dir = asString(value);
+      if (!dir.startsWith("/")) throw new Error(`must be an absolute path, got ${JSON.stringify(dir)}`);
+      return dir;
+    },
+  },
+  containerdConfig: {
+    flag: "containerd-config",
+    key: "containerdConfig",
+    help: "containerd's config.toml (e.g. /etc/containerd/config.toml), read at start to warn when its CRI registry config_path does not list --containerd-hosts-dir",
+    parse: asString,
+  },
+  containerdHostsCleanup: {
+    flag: "containerd-hosts-cleanup",
+    key: "containerdHostsCleanup",
+    help: "true: remove every hosts.toml this agent wrote under --containerd-hosts-dir and exit, opening no port (uninstall, leaving mirror mode)",
+    default: "false",
+    parse: (value: unknown) => {
+      if (value === true || value === "true") return true;
+      if (value === false || value === "false") return false;
+      throw new Error(`must be true or false, got ${JSON.stringify(value)}`);
+    },
+  },
   logLevel: {
     flag: "log-level",
     key: "logLevel",

@@ -13,6 +13,7 @@ import { BlobProvider, splitBySource } from "../blobs/blob-source";
 import { Upstream } from "../config/schema";
 import { BlobSource } from "../metrics";
 import { UpstreamClient } from "../upstream/upstream-client";
+import type { ListingHandler } from "./listing-handler";
 import { API_VERSION_HEADER } from "./respond";
 import { sendSlices } from "./send-slices";
 
@@ -22,9 +23,11 @@ export interface RegistryHandlerDeps {
   client: Pick<UpstreamClient, "headBlob">;
   blobs: BlobProvider;
   onBlobBytes?: (source: BlobSource, bytes: number) => void;
+  /** Tags list and referrers (always from the origin); without it they get 405 UNSUPPORTED. */
+  listing?: ListingHandler;
 }
 
-export type RequestKind = "base" | "manifest" | "blob";
+export type RequestKind = DistributionPath["kind"];
 
 export class RegistryHandler {
   constructor(private readonly deps: RegistryHandlerDeps) {}
@@ -56,7 +59,11 @@ export class RegistryHandler {
       throw new OciError("NAME_UNKNOWN", `registry ${path.registry} is not accelerated by this agent`);
     const credentials = parseAuthorization(req.headers.authorization);
     if (!credentials) throw new OciError("UNAUTHORIZED", "malformed Authorization header");
-    if (path.kind === "manifest") await this.manifest(req, res, { ...path, upstream, credentials, method });
+    if (path.kind === "tags" || path.kind === "referrers") {
+      if (!this.deps.listing) throw new OciError("UNSUPPORTED", `${path.kind} is not served by this agent`);
+      await this.deps.listing.handle(res, { ...path, upstream, credentials, method });
+    } else if (path.kind === "manifest")
+      await this.manifest(req, res, { ...path, upstream, credentials, method });
     else await this.blob(req, res, { ...path, upstream, credentials, method });
   }
 

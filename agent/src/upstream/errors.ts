@@ -5,6 +5,8 @@ export class UpstreamStatusError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
+    /** The first OCI error code of the origin's JSON error body, when it sent one (e.g. NAME_UNKNOWN). */
+    readonly ociCode?: string,
   ) {
     super(message);
     this.name = "UpstreamStatusError";

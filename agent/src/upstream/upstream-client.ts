@@ -31,7 +31,18 @@ export interface ManifestResult {
   body?: Buffer;
 }
 
+/** A small JSON answer of the pull API other than a manifest or blob (tags list, referrers). */
+export interface ListingResult {
+  contentType?: string;
+  /** The origin's `Link` header, verbatim (pagination). */
+  link?: string;
+  /** The origin's `OCI-Filters-Applied` header. */
+  filtersApplied?: string;
+  body: Buffer;
+}
+
 type Method = "GET" | "HEAD";
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 interface OriginRequest {
   upstream: Upstream;
@@ -94,6 +105,31 @@ export class UpstreamClient {
     const body = await readBounded(response.body, MAX_MANIFEST_BYTES);
     this.countOriginBytes(body.length);
     return { contentType, digestHeader, size: body.length, body };
+  }
+
+  /**
+   * GET `path` (which must start with `/v2/<repo>/`, query included) with the client's credentials;
+   * the body is read whole, up to `maxBytes` (more: UpstreamStatusError 413).
+   */
+  async listing(
+    upstream: Upstream,
+    repo: string,
+    path: string,
+    credentials: ClientCredentials,
+    accept: string,
+    maxBytes: number,
+  ): Promise<ListingResult> {
+    if (!path.startsWith(`/v2/${repo}/`)) throw new Error(`listing path ${path} is outside /v2/${repo}/`);
+    const headers = { accept };
+    const response = await this.send({ upstream, repo, path, credentials, method: "GET", headers });
+    const body = await readBounded(response.body, maxBytes);
+    this.countOriginBytes(body.length);
+    return {
+      contentType: header(response, "content-type"),
+      link: header(response, "link"),
+      filtersApplied: header(response, "oci-filters-applied"),
+      body,
+    };
   }
 
   /** HEAD on a blob with the client's credentials: the authorization check and the size. */
@@ -194,10 +230,10 @@ export class UpstreamClient {
       response = await this.sendOnce(req);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    await response.body.dump().catch(() => undefined);
     throw new UpstreamStatusError(
       response.statusCode,
       `origin answered ${response.statusCode} for ${req.method} ${req.path}`,
+      await errorCode(response),
     );
   }
 
@@ -242,6 +278,20 @@ export class UpstreamClient {
 /** The client's Accept, unless it names no manifest type (e.g. a bare `*` + `/*`). */
 function manifestAccept(accept: string | undefined): string {
   return accept && /application\/vnd\./.test(accept) ? accept : MANIFEST_ACCEPT;
+}
+
+/** The first `errors[].code` of an origin's error body (read up to 64 KiB, never throws). */
+async function errorCode(response: Dispatcher.ResponseData): Promise<string | undefined> {
+  try {
+    if (!/json/.test(header(response, "content-type") ?? "")) return undefined;
+    const body = await readBounded(response.body, MAX_ERROR_BODY_BYTES);
+    const code = (JSON.parse(body.toString("utf8")) as { errors?: { code?: unknown }[] }).errors?.[0]?.code;
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await response.body.dump().catch(() => undefined);
+  }
 }
 
 function isRetryable(err: unknown): boolean {
