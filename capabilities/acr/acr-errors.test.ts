@@ -70,6 +70,19 @@ describe("acrErrorOf", () => {
     expect(acrErrorOf(err)).toMatchObject({ code: "NetworkError", retryable: true });
   });
 
+  it("keeps the AccessKey id, nonce and signature of the request URL out of the message", () => {
+    const err = Object.assign(
+      new Error(
+        "connect ECONNREFUSED 10.0.0.1:443POST https://cr.cn-hangzhou.aliyuncs.com/?Action=ListInstanceEndpoint" +
+          "&AccessKeyId=LTAI5tSecretish&SignatureNonce=abc&Signature=xyz%3D failed.",
+      ),
+      { code: "ECONNREFUSED" },
+    );
+    expect(acrErrorOf(err).message).toBe(
+      "connect ECONNREFUSED 10.0.0.1:443 (POST https://cr.cn-hangzhou.aliyuncs.com)",
+    );
+  });
+
   it("passes our own failures through unchanged", () => {
     expect(acrErrorOf(failure("CredentialsMissing", "no Secret", false))).toEqual({
       code: "CredentialsMissing",

@@ -81,7 +81,11 @@ export function acrErrorOf(err: unknown): AcrError {
     };
   }
   if (isNetworkError(shape))
-    return { code: "NetworkError", message: oneLine(shape.message || String(shape.code)), retryable: true };
+    return {
+      code: "NetworkError",
+      message: withoutQuery(oneLine(shape.message || String(shape.code))),
+      retryable: true,
+    };
   return { code: "UnexpectedError", message: oneLine(String(shape.message ?? err)), retryable: true };
 }
 
@@ -90,6 +94,14 @@ function isNetworkError(err: CloudErrorShape & Error): boolean {
   return (
     err.name === "RequestTimeoutError" || /socket hang up|ReadTimeout|ConnectTimeout/.test(err.message ?? "")
   );
+}
+
+/**
+ * The HTTP client appends "<METHOD> <url> failed." to network errors; the query holds the AccessKey
+ * id, nonce and signature, which do not belong in a status condition: keep the method and the host.
+ */
+function withoutQuery(message: string): string {
+  return message.replace(/\s*(GET|POST) (https?:\/\/[^/?\s]+)\/?\S* failed\.$/, " ($1 $2)");
 }
 
 function oneLine(text: string): string {

@@ -1,17 +1,18 @@
 /**
  * The fake Container Registry API over real HTTP on 127.0.0.1 (port 0): decodes the RPC request the
  * way the service receives it (query string, plus a form body on POST) and hands it to
- * `FakeCrService`. Faults a network can produce are injectable: a reset connection, a 503.
+ * `FakeCrService`. A connection reset by the network is injectable here; answers are the service's.
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
 import { FakeCrService } from "./fake-cr-service";
 
-export type NetworkFault = "reset" | "unavailable";
+export type NetworkFault = "reset";
 
 export class FakeCrApi {
   readonly service: FakeCrService;
   #server?: Server;
+  #endpoint = "";
   #faults: NetworkFault[] = [];
   /** Raw requests as received (method and full URL), for tests that look at the wire. */
   readonly wire: { method: string; url: string; headers: IncomingMessage["headers"] }[] = [];
@@ -24,6 +25,7 @@ export class FakeCrApi {
     const server = createServer((req, res) => void this.#serve(req, res));
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
     this.#server = server;
+    this.#endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
@@ -34,10 +36,9 @@ export class FakeCrApi {
     await new Promise<void>(resolve => server.close(() => resolve()));
   }
 
-  /** host:port, as `@alicloud/openapi-client` takes an endpoint. */
+  /** host:port, as `@alicloud/openapi-client` takes an endpoint (still the same after stop()). */
   get endpoint(): string {
-    const { port } = this.#server!.address() as AddressInfo;
-    return `127.0.0.1:${port}`;
+    return this.#endpoint;
   }
 
   /** The next requests (one per fault) fail at the network level instead of reaching the service. */
@@ -51,15 +52,6 @@ export class FakeCrApi {
     const fault = this.#faults.shift();
     if (fault === "reset") {
       req.socket.destroy();
-      return;
-    }
-    if (fault === "unavailable") {
-      reply(res, 503, {
-        RequestId: "00000000-0000-0000-0000-000000000503",
-        HostId: this.service.hostId,
-        Code: "ServiceUnavailable",
-        Message: "The request has failed due to a temporary failure of the server.",
-      });
       return;
     }
     const query = (req.url ?? "").split("?")[1] ?? "";

@@ -72,6 +72,7 @@ export class FakeCrService {
   readonly #instances = new Map<string, FakeInstance>();
   readonly #nonces = new Map<string, number>();
   #throttleNext = 0;
+  #unavailableNext = 0;
   unknownInstanceStyle: UnknownInstanceStyle = "body";
 
   constructor(
@@ -96,6 +97,11 @@ export class FakeCrService {
     this.#throttleNext = count;
   }
 
+  /** The next `count` calls are answered 503 ServiceUnavailable, before any check. */
+  unavailable(count: number): void {
+    this.#unavailableNext = count;
+  }
+
   get hostId(): string {
     return `cr.${this.region}.aliyuncs.com`;
   }
@@ -109,6 +115,15 @@ export class FakeCrService {
   }
 
   #answer({ method, params }: RpcCall, requestId: string): RpcAnswer {
+    if (this.#unavailableNext > 0) {
+      this.#unavailableNext -= 1;
+      return this.#error(
+        requestId,
+        503,
+        "ServiceUnavailable",
+        "The request has failed due to a temporary failure of the server.",
+      );
+    }
     const refusal = this.#authenticate(method, params);
     if (refusal) return this.#error(requestId, ...refusal);
     if (params.Version !== CR_VERSION)
