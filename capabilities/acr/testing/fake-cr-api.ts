@@ -22,7 +22,7 @@ export class FakeCrApi {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => void this.#serve(req, res));
+    const server = createServer((req, res) => void this.#serve(req, res).catch(() => res.destroy()));
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
     this.#server = server;
     this.#endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
