@@ -5,6 +5,9 @@
  * fresh (refreshing about hourly and whenever the inputs change), and on failure hands back the last
  * good registries together with the error, so agents keep working while the cloud is unreachable.
  * Retry with backoff is the reconciler's job; it shows `error` in the `RegistriesResolved` condition.
+ *
+ * The implementation is built by `createAcrResolver({ readSecret })` (create-acr-resolver.ts); the
+ * codes `error.code` takes and what each means are tabled in README.md, "ACR Enterprise instances".
  */
 import type { P2PAccelerationConfigSpec, ResolvedRegistry } from "../crd/p2p-acceleration-config";
 
