@@ -106,12 +106,19 @@ it("answers an invalid Range with 416 RANGE_INVALID without fetching the blob", 
   await pushImage(layout, registry, "app", "1");
   const digest = layout.layers[0].digest;
   const mark = await registry.mark();
-  for (const range of ["bytes=999999999-", "bytes=5-2", "pages=1-2"]) {
+  for (const range of ["bytes=999999999-", "bytes=5-2", "bytes=banana"]) {
     const res = await rawRequest(agent.url, `/v2/${UPSTREAM}/app/blobs/${digest}`, { headers: { range } });
     expect(res.status).toBe(416);
     expect(JSON.parse(res.body.toString()).errors[0].code).toBe("RANGE_INVALID");
   }
   expect((await registry.blobGets(mark)).size).toBe(0);
+  // A range unit other than bytes is ignored (RFC 9110 14.2): the whole blob.
+  const whole = await rawRequest(agent.url, `/v2/${UPSTREAM}/app/blobs/${digest}`, {
+    headers: { range: "pages=1-2" },
+  });
+  expect(whole.status).toBe(200);
+  expect(whole.body.length).toBe(layout.layers[0].size);
+  expect(whole.headers["content-range"]).toBeUndefined();
 });
 
 it("is still healthy after all of it", async () => {

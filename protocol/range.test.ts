@@ -10,6 +10,9 @@ describe("resolveRange parses", () => {
     { name: "suffix", header: "bytes=-4", size: 10, want: { start: 6, end: 9 } },
     { name: "suffix longer than blob", header: "bytes=-40", size: 10, want: { start: 0, end: 9 } },
     { name: "multiple ranges ignored", header: "bytes=0-1,4-5", size: 10, want: undefined },
+    { name: "another unit ignored (RFC 9110)", header: "chunks=1-2", size: 10, want: undefined },
+    { name: "another unit with garbage ignored", header: "items=banana", size: 10, want: undefined },
+    { name: "unit case-insensitive", header: "Bytes=1-2", size: 10, want: { start: 1, end: 2 } },
   ];
   it.each(rows)("$name", ({ header, size, want }) => {
     expect(resolveRange(header, size)).toEqual(want);
@@ -18,7 +21,8 @@ describe("resolveRange parses", () => {
 
 describe("resolveRange rejects", () => {
   const rows = [
-    { name: "garbage", header: "chunks=1-2" },
+    { name: "garbage", header: "bytes=1-x" },
+    { name: "no unit", header: "1-2" },
     { name: "negative", header: "bytes=-" },
     { name: "end before start", header: "bytes=5-2" },
     { name: "beyond size", header: "bytes=10-" },

@@ -7,16 +7,20 @@ export interface ByteSpan {
   end: number;
 }
 
-const SINGLE_RANGE = /^bytes=(\d{0,15})-(\d{0,15})$/;
+const SINGLE_RANGE = /^bytes=(\d{0,15})-(\d{0,15})$/i;
+const RANGE_UNIT = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)=/;
 
 /**
  * Resolves a Range header against a blob size. Returns undefined for "no range" (serve it all).
- * Multiple ranges are not supported and are answered with the full body, which RFC 9110 allows.
+ * A unit other than `bytes` is ignored, as RFC 9110 (14.2) requires. Multiple ranges are not
+ * supported and are answered with the full body, which RFC 9110 allows.
  */
 export function resolveRange(header: string | undefined, size: number): ByteSpan | undefined {
   if (header === undefined) return undefined;
   const text = header.trim();
-  if (/^bytes=.*,/.test(text)) return undefined;
+  const unit = RANGE_UNIT.exec(text)?.[1];
+  if (unit !== undefined && unit.toLowerCase() !== "bytes") return undefined;
+  if (/^bytes=.*,/i.test(text)) return undefined;
   const match = SINGLE_RANGE.exec(text);
   if (!match || (match[1] === "" && match[2] === "")) throw rangeError(`malformed Range header`, size);
   const [, first, last] = match;

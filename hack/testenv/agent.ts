@@ -19,6 +19,8 @@ export interface AgentOptions {
   /** Reuse a cache directory (e.g. across a restart); default: a fresh temp dir removed on stop. */
   cacheDir?: string;
   args?: string[];
+  /** Run under this open-file limit (soft and hard, through prlimit). */
+  fileLimit?: number;
 }
 
 export interface AgentProcess {
@@ -60,7 +62,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
     ...(opts.args ?? []),
   ];
   const logPath = join(logDir, "agent.log");
-  const proc = await spawnLogged(process.execPath, args, { logPath });
+  const proc =
+    opts.fileLimit === undefined
+      ? await spawnLogged(process.execPath, args, { logPath })
+      : await spawnLogged(
+          "prlimit",
+          [`--nofile=${opts.fileLimit}:${opts.fileLimit}`, "--", process.execPath, ...args],
+          {
+            logPath,
+          },
+        );
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   try {
     await waitForHttp(`${peerUrl}/readyz`, { process: proc, statuses: [200], timeoutMs: 15_000 });

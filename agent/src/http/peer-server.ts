@@ -6,6 +6,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from "node:http
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { SendQueueTuning } from "./send-queue";
+import { boundConnections, boundedServerOptions } from "./server-limits";
 
 export type PeerRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -19,8 +20,11 @@ export interface PeerServerDeps {
   sendQueue?: SendQueueTuning;
 }
 
+/** The peer port's share of the open-file limit (the registry port has its own). */
+const CONNECTION_SHARE = 0.25;
+
 export function createPeerServer(deps: PeerServerDeps): Server {
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const server = createServer(boundedServerOptions(), (req, res) => {
     route(req, res, deps).catch(err => {
       deps.log.error({ err, url: req.url }, "peer port error");
       if (!res.headersSent) text(res, 500, "internal error\n");
@@ -28,6 +32,7 @@ export function createPeerServer(deps: PeerServerDeps): Server {
     });
   });
   if (deps.sendQueue) server.on("connection", socket => deps.sendQueue!.limit(socket));
+  boundConnections(server, CONNECTION_SHARE);
   return server;
 }
 

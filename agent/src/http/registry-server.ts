@@ -5,14 +5,16 @@ import { OciError } from "../../../protocol/oci-error";
 import type { AgentMetrics } from "../metrics";
 import { RegistryHandler, RequestKind } from "./registry-handler";
 import { writeError } from "./respond";
+import { boundConnections, boundedServerOptions } from "./server-limits";
 
-const MAX_HEADER_BYTES = 16 * 1024;
+/** The registry port's share of the open-file limit (the peer port has its own). */
+const CONNECTION_SHARE = 0.4;
 
 export function createRegistryServer(handler: RegistryHandler, metrics: AgentMetrics, log: Logger): Server {
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, (req, res) => {
+  const server = createServer(boundedServerOptions(), (req, res) => {
     void serve(handler, req, res, metrics, log);
   });
-  server.keepAliveTimeout = 65_000;
+  boundConnections(server, CONNECTION_SHARE);
   return server;
 }
 
