@@ -3,7 +3,8 @@
  * byte of a private repository to a request the origin has not authorized, cached or not.
  */
 import { buildImage, clearSkopeoBlobInfoCache, pushImage } from "../hack/testenv/oci-image";
-import { removeDir, Teardown, waitFor } from "../hack/testenv/processes";
+import { join } from "node:path";
+import { removeDir, run, Teardown, tempDir, waitFor } from "../hack/testenv/processes";
 import { Registry, startRegistry } from "../hack/testenv/registry";
 import { AgentProcess, startAgent } from "../hack/testenv/agent";
 import { expectSamePull, skopeoPull } from "./support/pull";
@@ -79,6 +80,43 @@ it("still refuses a blob that is already cached to unauthorized requests", async
   }
   const ranged = await fetch(blobUrl(), { headers: { range: "bytes=0-10" } });
   expect(ranged.status).toBe(401);
+});
+
+it("GET /v2/ tells the truth about credentials: the origin checks them once per authTTL", async () => {
+  const ping = (authorization: string, ns = "") =>
+    fetch(`${agent.url}/v2/${ns ? `?ns=${ns}` : ""}`, { headers: { authorization } });
+  expect((await ping(basic("alice", "wrong"))).status).toBe(401);
+  expect((await ping(basic(CREDS.user, CREDS.password))).status).toBe(200);
+  expect((await ping(basic(CREDS.user, CREDS.password), UPSTREAM)).status).toBe(200);
+  expect((await ping(basic(CREDS.user, CREDS.password), "evil.example.com")).status).toBe(404);
+  const mark = await registry.mark();
+  expect((await ping(basic(CREDS.user, CREDS.password))).status).toBe(200);
+  expect((await ping(basic("alice", "wrong"))).status).toBe(401);
+  expect(await registry.accessLog(mark)).toHaveLength(0); // both verdicts cached
+
+  // what a user sees: `skopeo login` against the agent fails with a wrong password
+  const dir = await tempDir("login");
+  teardown.add(() => removeDir(dir));
+  const login = (password: string) =>
+    run(
+      "skopeo",
+      [
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        join(dir, "auth.json"),
+        "-u",
+        CREDS.user,
+        "-p",
+        password,
+        agent.host,
+      ],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+  await expect(login("wrong")).rejects.toThrow();
+  await expect(login(CREDS.password)).resolves.toBeDefined();
 });
 
 it("never fetches from a registry that is not a configured upstream", async () => {

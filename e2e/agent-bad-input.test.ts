@@ -121,6 +121,18 @@ it("answers an invalid Range with 416 RANGE_INVALID without fetching the blob", 
   expect(whole.headers["content-range"]).toBeUndefined();
 });
 
+it("a flood of requests for an unknown digest costs the origin one request", async () => {
+  const missing = "sha256:" + "0".repeat(64);
+  const mark = await registry.mark();
+  for (let i = 0; i < 200; i++) {
+    const res = await rawRequest(agent.url, `/v2/${UPSTREAM}/app/blobs/${missing}`);
+    expect(res.status).toBe(404);
+  }
+  const asked = (await registry.accessLog(mark)).filter(e => e.path.includes(missing));
+  expect(asked.length).toBeGreaterThanOrEqual(1);
+  expect(asked.length).toBeLessThanOrEqual(2); // one per 10 s memory, should the loop cross it
+});
+
 it("is still healthy after all of it", async () => {
   expect((await fetch(`${agent.peerUrl}/healthz`)).status).toBe(200);
   expect(agent.process.hasExited()).toBe(false);

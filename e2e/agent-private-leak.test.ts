@@ -159,6 +159,11 @@ it("an open registry: a subject naming the private layer unlocks nothing", async
   await expectNoRouteLeaks(OPEN, "evil/app", basic(MALLORY));
 });
 
+it("a login against the agent is checked by the token issuer (a token for no repository)", async () => {
+  expect((await agentGet(`/v2/?ns=${ACL}`, basic(MALLORY))).status).toBe(200);
+  expect((await agentGet(`/v2/?ns=${ACL}`, basic({ ...MALLORY, password: "guess" }))).status).toBe(401);
+});
+
 it("alice still gets her layer from the cache, and the origin is not asked for its bytes again", async () => {
   const mark = await aclRegistry.mark();
   for (const path of [

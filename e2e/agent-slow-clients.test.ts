@@ -34,7 +34,9 @@ function open(port: number, onConnect?: (socket: Socket) => void): Tracked {
   socket.on("error", () => undefined);
   socket.on("data", () => undefined);
   socket.on("close", () => (tracked.closedAt = Date.now()));
-  teardown.add(async () => socket.destroy());
+  teardown.add(async () => {
+    socket.destroy();
+  });
   return tracked;
 }
 

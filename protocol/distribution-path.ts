@@ -13,7 +13,7 @@ import { OciError } from "./oci-error";
 export type Naming = "rewrite" | "mirror";
 
 export type DistributionPath =
-  | { kind: "base" }
+  | { kind: "base"; registry?: string }
   | { kind: "manifest"; registry: string; repo: string; reference: string; isDigest: boolean }
   | { kind: "blob"; registry: string; repo: string; digest: string }
   | (Listing & { kind: "tags"; n?: number; last?: string })
@@ -49,7 +49,8 @@ export function parseDistributionPath(rawUrl: string): DistributionPath {
   const path = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
   const query = new URLSearchParams(queryAt < 0 ? "" : rawUrl.slice(queryAt + 1));
   const ns = query.get("ns");
-  if (path === "/v2/" || path === "/v2") return { kind: "base" };
+  if (path === "/v2/" || path === "/v2")
+    return ns === null ? { kind: "base" } : { kind: "base", registry: checkHost(ns).toLowerCase() };
   if (!path.startsWith("/v2/"))
     throw new OciError("NAME_INVALID", "path must start with /v2/", undefined, 404);
   if (path.includes("%"))

@@ -7,6 +7,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Authorizer } from "./access/authorizer";
 import { GrantBook } from "./access/grants";
+import { LoginVerdicts } from "./access/login-verdicts";
+import { UnknownDigests } from "./access/unknown-digests";
 import { CachedBlobProvider } from "./blobs/cached-blob-provider";
 import { FsBlobStore } from "./cache/fs-blob-store";
 import { InFlight } from "./cache/in-flight";
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
   const grants = new GrantBook(config.auth.ttlMs);
   const authorizer = new Authorizer({
     grants,
+    unknown: new UnknownDigests(),
     client,
     offlineGraceMs: config.auth.offlineGraceMs,
     onDecision: result => metrics.authDecisions.inc({ result }),
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<void> {
     blobs,
     onBlobBytes: (source, bytes) => metrics.blobBytes.inc({ source }, bytes),
     listing: new ListingHandler({ client, onDecision: result => metrics.authDecisions.inc({ result }) }),
+    logins: new LoginVerdicts(client, config.auth.ttlMs),
   });
 
   let ready = false;

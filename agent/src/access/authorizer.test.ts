@@ -4,6 +4,7 @@ import { UpstreamStatusError, UpstreamUnreachableError } from "../upstream/error
 import { AuthDecision, Authorizer } from "./authorizer";
 import { ANONYMOUS, ClientCredentials, parseAuthorization } from "./credentials";
 import { GrantBook } from "./grants";
+import { UnknownDigests } from "./unknown-digests";
 
 const upstream: Upstream = { host: "r.test", origin: "http://127.0.0.1:1" };
 const d = (c: string) => "sha256:" + c.repeat(64);
@@ -48,6 +49,7 @@ function setup(opts: {
   };
   const authorizer = new Authorizer({
     grants: new GrantBook(1000),
+    unknown: new UnknownDigests(500),
     client,
     offlineGraceMs: 10_000,
     now: () => now,
@@ -204,6 +206,48 @@ describe("Authorizer: blobs outside the grants", () => {
       offlineGraceMs: 0,
     });
     await expect(authorizer.blob(upstream, "team/app", OTHER, ANONYMOUS)).rejects.toMatchObject({ code });
+    expect(t.calls).toEqual([]);
+  });
+});
+
+describe("Authorizer: digests the origin does not have", () => {
+  it("asks the origin about an unknown digest once per short TTL, per credential", async () => {
+    const t = setup({});
+    for (let i = 0; i < 5; i++) await expect(t.blob(OTHER)).rejects.toMatchObject({ code: "BLOB_UNKNOWN" });
+    expect(t.calls).toEqual(["head team/app 9 basic"]);
+    await expect(t.blob(OTHER, mallory)).rejects.toMatchObject({ code: "BLOB_UNKNOWN" });
+    expect(t.calls).toHaveLength(2);
+    t.advance(500);
+    await expect(t.blob(OTHER)).rejects.toMatchObject({ code: "BLOB_UNKNOWN" });
+    expect(t.calls).toHaveLength(3);
+  });
+
+  it("remembers an unknown manifest digest, never an unknown tag", async () => {
+    const t = setup({});
+    const client = {
+      manifest: jest.fn().mockRejectedValue(new UpstreamStatusError(404, "unknown")),
+      headBlob: jest.fn(),
+    };
+    const authorizer = new Authorizer({
+      grants: new GrantBook(1000),
+      unknown: new UnknownDigests(),
+      client,
+      offlineGraceMs: 0,
+    });
+    const ask = (reference: string, isDigest: boolean) =>
+      authorizer.manifest({
+        upstream,
+        repo: "team/app",
+        reference,
+        isDigest,
+        credentials: alice,
+        method: "GET",
+      });
+    for (let i = 0; i < 3; i++)
+      await expect(ask(OTHER, true)).rejects.toMatchObject({ code: "MANIFEST_UNKNOWN" });
+    for (let i = 0; i < 3; i++)
+      await expect(ask("latest", false)).rejects.toMatchObject({ code: "MANIFEST_UNKNOWN" });
+    expect(client.manifest).toHaveBeenCalledTimes(4);
     expect(t.calls).toEqual([]);
   });
 });

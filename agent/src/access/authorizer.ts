@@ -8,9 +8,11 @@
 import { createHash } from "node:crypto";
 import { OciError } from "../../../protocol/oci-error";
 import { Upstream } from "../config/schema";
+import { UpstreamStatusError } from "../upstream/errors";
 import { ManifestResult, UpstreamClient } from "../upstream/upstream-client";
 import { ClientCredentials } from "./credentials";
 import { GrantBook } from "./grants";
+import { UnknownDigests } from "./unknown-digests";
 import { manifestReferences } from "./manifest-references";
 import { isOriginVerdict, originErrorToOci } from "./origin-verdict";
 
@@ -18,6 +20,8 @@ export type AuthDecision = "grant" | "origin" | "offline" | "denied" | "unreacha
 
 export interface AuthorizerDeps {
   grants: GrantBook;
+  /** Digests the origin recently said it lacks; absent = ask every time. */
+  unknown?: UnknownDigests;
   client: Pick<UpstreamClient, "manifest" | "headBlob">;
   offlineGraceMs: number;
   now?: () => number;
@@ -46,6 +50,10 @@ export class Authorizer {
   }
 
   async manifest(req: ManifestRequest): Promise<VerifiedManifest> {
+    const scope = scopeOf(req.upstream, req.repo);
+    const fingerprint = req.credentials.fingerprint;
+    if (req.isDigest && this.deps.unknown?.isUnknown(fingerprint, scope, req.reference, this.now()))
+      throw new OciError("MANIFEST_UNKNOWN", "manifest unknown to the origin registry");
     let result: ManifestResult;
     try {
       result = await this.deps.client.manifest(
@@ -58,16 +66,13 @@ export class Authorizer {
       );
     } catch (err) {
       this.deps.onDecision?.(isOriginVerdict(err) ? "denied" : "unreachable");
+      if (req.isDigest && isNotFound(err))
+        this.deps.unknown?.remember(fingerprint, scope, req.reference, this.now());
       throw originErrorToOci(err, "manifest");
     }
     const digest = manifestDigest(req, result);
     const references = result.body ? manifestReferences(result.body, result.contentType) : [];
-    this.deps.grants.grant(
-      req.credentials.fingerprint,
-      scopeOf(req.upstream, req.repo),
-      references,
-      this.now(),
-    );
+    this.deps.grants.grant(fingerprint, scope, references, this.now());
     this.deps.onDecision?.("origin");
     return { ...result, digest };
   }
@@ -85,6 +90,10 @@ export class Authorizer {
       this.deps.onDecision?.("grant");
       return { size: grant.size };
     }
+    if (this.deps.unknown?.isUnknown(credentials.fingerprint, scope, digest, this.now())) {
+      this.deps.onDecision?.("denied");
+      throw new OciError("BLOB_UNKNOWN", "blob unknown to the origin registry");
+    }
     try {
       const size = await this.deps.client.headBlob(upstream, repo, digest, credentials);
       this.deps.grants.grant(credentials.fingerprint, scope, [{ digest, size }], this.now());
@@ -93,6 +102,7 @@ export class Authorizer {
     } catch (err) {
       if (isOriginVerdict(err)) {
         this.deps.onDecision?.("denied");
+        if (isNotFound(err)) this.deps.unknown?.remember(credentials.fingerprint, scope, digest, this.now());
         throw originErrorToOci(err, "blob");
       }
       const grace = this.deps.offlineGraceMs;
@@ -108,6 +118,10 @@ export class Authorizer {
       throw new OciError("UNAVAILABLE", "origin registry unreachable: access cannot be verified");
     }
   }
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof UpstreamStatusError && err.statusCode === 404;
 }
 
 export function scopeOf(upstream: Upstream, repo: string): string {

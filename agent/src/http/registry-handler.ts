@@ -8,6 +8,7 @@ import { OciError } from "../../../protocol/oci-error";
 import { ByteSpan, contentRange, resolveRange, spanLength } from "../../../protocol/range";
 import { Authorizer } from "../access/authorizer";
 import { ClientCredentials, parseAuthorization } from "../access/credentials";
+import type { LoginVerdicts } from "../access/login-verdicts";
 import { originErrorToOci } from "../access/origin-verdict";
 import { BlobProvider, splitBySource } from "../blobs/blob-source";
 import { Upstream } from "../config/schema";
@@ -25,6 +26,8 @@ export interface RegistryHandlerDeps {
   onBlobBytes?: (source: BlobSource, bytes: number) => void;
   /** Tags list and referrers (always from the origin); without it they get 405 UNSUPPORTED. */
   listing?: ListingHandler;
+  /** Checks credentials sent to `GET /v2/` at the origins; without it any credentials get 200. */
+  logins?: Pick<LoginVerdicts, "check">;
 }
 
 export type RequestKind = DistributionPath["kind"];
@@ -47,9 +50,7 @@ export class RegistryHandler {
     method: "GET" | "HEAD",
   ): Promise<void> {
     if (path.kind === "base") {
-      // Docker clients ping /v2/ to learn whether to send credentials; containerd never pings.
-      // Without a challenge here they would never offer the pull secret for a private image.
-      if (!req.headers.authorization) throw new OciError("UNAUTHORIZED", "send credentials if you have them");
+      await this.base(req, path.registry);
       res.writeHead(200, { ...API_VERSION_HEADER, "content-type": "application/json", "content-length": 2 });
       res.end(method === "HEAD" ? undefined : "{}");
       return;
@@ -65,6 +66,25 @@ export class RegistryHandler {
     } else if (path.kind === "manifest")
       await this.manifest(req, res, { ...path, upstream, credentials, method });
     else await this.blob(req, res, { ...path, upstream, credentials, method });
+  }
+
+  /** Throws unless `GET /v2/` may answer 200 for these credentials. */
+  private async base(req: IncomingMessage, registry: string | undefined): Promise<void> {
+    // Docker clients ping /v2/ to learn whether to send credentials; containerd never pings.
+    // Without a challenge here they would never offer the pull secret for a private image.
+    if (!req.headers.authorization) throw new OciError("UNAUTHORIZED", "send credentials if you have them");
+    const credentials = parseAuthorization(req.headers.authorization);
+    if (!credentials) throw new OciError("UNAUTHORIZED", "malformed Authorization header");
+    if (credentials.kind === "anonymous" || !this.deps.logins) return;
+    const upstream = registry === undefined ? undefined : this.deps.upstreams.get(registry);
+    if (registry !== undefined && !upstream)
+      throw new OciError("NAME_UNKNOWN", `registry ${registry} is not accelerated by this agent`);
+    const upstreams = upstream ? [upstream] : [...this.deps.upstreams.values()];
+    const verdict = await this.deps.logins.check(credentials, upstreams);
+    if (verdict === "rejected")
+      throw new OciError("UNAUTHORIZED", `credentials refused by ${upstreams.map(u => u.host).join(", ")}`);
+    if (verdict === "unreachable")
+      throw new OciError("UNAVAILABLE", "origin registry unreachable: the credentials cannot be checked");
   }
 
   private async manifest(

@@ -62,7 +62,8 @@ export class OriginAuth {
   ): Promise<CachedToken> {
     const url = new URL(challenge.realm);
     if (challenge.service) url.searchParams.set("service", challenge.service);
-    url.searchParams.set("scope", `repository:${repo}:pull`);
+    // No repository (a login check): a token for no scope, which the endpoint issues only to valid credentials.
+    if (repo) url.searchParams.set("scope", `repository:${repo}:pull`);
     const headers: Record<string, string> = {};
     if (credentials.kind === "basic") headers.authorization = basicHeader(credentials);
     const response = await request(url, {

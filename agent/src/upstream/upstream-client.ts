@@ -132,6 +132,29 @@ export class UpstreamClient {
     };
   }
 
+  /**
+   * Whether the origin accepts these credentials at all (`GET /v2/`, with the token dance for no
+   * repository): true or false, or an error when it cannot be asked.
+   */
+  async acceptsCredentials(upstream: Upstream, credentials: ClientCredentials): Promise<boolean> {
+    try {
+      const response = await this.send({
+        upstream,
+        repo: "",
+        path: "/v2/",
+        credentials,
+        method: "GET",
+        headers: {},
+      });
+      await response.body.dump();
+      return true;
+    } catch (err) {
+      if (err instanceof UpstreamStatusError && (err.statusCode === 401 || err.statusCode === 403))
+        return false;
+      throw err;
+    }
+  }
+
   /** HEAD on a blob with the client's credentials: the authorization check and the size. */
   async headBlob(
     upstream: Upstream,
