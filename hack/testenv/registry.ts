@@ -56,6 +56,8 @@ export interface Registry {
   readonly port: number;
   readonly auth?: Credentials;
   readonly logPath: string;
+  /** The filesystem storage root (for tests that lay out many blobs faster than pushes can). */
+  readonly storageDir: string;
   readonly pid: number;
   /** Current end of the access log (after letting in-flight log lines land). */
   mark(): Promise<LogMark>;
@@ -189,6 +191,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       port,
       auth: opts.auth,
       logPath,
+      storageDir: join(dir, "data"),
       pid: p.pid,
       mark: settle,
       accessLog: read,

@@ -15,6 +15,11 @@ export interface Reference {
 
 /** More descriptors than any real image has: past this the HEAD check covers the rest. */
 export const MAX_GRANTED_REFERENCES = 512;
+/**
+ * Image manifests are a few KiB (a 100-layer image is ~20 KiB). A larger one is not parsed for
+ * grants at all: parsing megabytes per request is memory an attacker could make the agent spend.
+ */
+export const MAX_GRANTING_MANIFEST_BYTES = 256 * 1024;
 
 const IMAGE_MANIFEST_TYPES = new Set([
   "application/vnd.oci.image.manifest.v1+json",
@@ -30,6 +35,7 @@ interface Descriptor {
 
 /** `contentType` is the origin's Content-Type; the body's own `mediaType`, when present, must agree. */
 export function manifestReferences(body: Buffer, contentType: string | undefined): Reference[] {
+  if (body.length > MAX_GRANTING_MANIFEST_BYTES) return [];
   const doc = parseObject(body);
   if (!doc || !isImageManifest(doc, contentType)) return [];
   const descriptors = [doc.config, ...(Array.isArray(doc.layers) ? doc.layers : [])];
