@@ -10,7 +10,7 @@ import { Authorizer } from "../access/authorizer";
 import { ClientCredentials, parseAuthorization } from "../access/credentials";
 import { originErrorToOci } from "../access/origin-verdict";
 import { BlobProvider, splitBySource } from "../blobs/blob-source";
-import { Upstream } from "../config/schema";
+import { Upstream } from "../../../protocol/agent-config";
 import { BlobSource } from "../metrics";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { API_VERSION_HEADER } from "./respond";
