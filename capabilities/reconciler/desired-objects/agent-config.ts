@@ -2,6 +2,7 @@
  * Pure: the spec and resolved registries -> the agent's config file (the ConfigMap `peerpull-agent`,
  * key `agent.yaml`), checked with the agent's own field table before it is rendered.
  */
+import type { V1ConfigMap } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { agentConfigFileProblems } from "../../../protocol/agent-config-file";
 import { DEFAULT_P2P_PORT } from "../../crd/p2p-acceleration-config";
@@ -57,10 +58,11 @@ export function agentConfigProblems(doc: AgentConfigFile): string[] {
 }
 
 export function agentConfigMap(input: DesiredInput, doc: AgentConfigFile): ManifestObject {
-  return {
+  const configMap = {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: AGENT_NAME, namespace: input.namespace, labels: labelsOf(AGENT_NAME) },
     data: { [AGENT_CONFIG_KEY]: stringify(doc) },
-  };
+  } satisfies V1ConfigMap;
+  return configMap as ManifestObject;
 }

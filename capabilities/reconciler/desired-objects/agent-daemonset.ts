@@ -4,6 +4,7 @@
  * hostPath or an emptyDir, every taint tolerated, node-critical priority, and a checksum of its config
  * and token in the pod template so a change rolls the agents.
  */
+import type { V1Container, V1DaemonSet, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { DEFAULT_P2P_PORT } from "../../crd/p2p-acceleration-config";
 import {
   AGENT_CONFIG_KEY,
@@ -33,7 +34,7 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
   const mirror = input.spec.mode === "mirror";
   // hostPath directories belong to root on the node; without them the image's own user suffices
   const asRoot = mirror || p2p.cacheHostPath !== undefined;
-  const volumes: object[] = [
+  const volumes: V1Volume[] = [
     {
       name: "config",
       configMap: { name: AGENT_NAME, items: [{ key: AGENT_CONFIG_KEY, path: AGENT_CONFIG_KEY }] },
@@ -42,7 +43,7 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
       ? { name: "cache", hostPath: { path: p2p.cacheHostPath, type: "DirectoryOrCreate" } }
       : { name: "cache", emptyDir: {} },
   ];
-  const mounts: object[] = [
+  const mounts: V1VolumeMount[] = [
     { name: "config", mountPath: CONFIG_DIR, readOnly: true },
     { name: "cache", mountPath: CACHE_DIR },
   ];
@@ -57,7 +58,7 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
     });
     mounts.push({ name: "containerd-certs", mountPath: CONTAINERD_CERTS_DIR });
   }
-  return {
+  const daemonSet = {
     apiVersion: "apps/v1",
     kind: "DaemonSet",
     metadata: { name: AGENT_NAME, namespace: input.namespace, labels: labelsOf(AGENT_NAME) },
@@ -95,10 +96,11 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
         },
       },
     },
-  };
+  } satisfies V1DaemonSet;
+  return daemonSet as ManifestObject;
 }
 
-function agentContainer(input: DesiredInput, port: number, volumeMounts: object[]): object {
+function agentContainer(input: DesiredInput, port: number, volumeMounts: V1VolumeMount[]): V1Container {
   return {
     name: "agent",
     image: input.spec.agent?.image ?? DEFAULT_IMAGE,
@@ -128,7 +130,7 @@ function agentContainer(input: DesiredInput, port: number, volumeMounts: object[
   };
 }
 
-export function tokenVolume(): object {
+export function tokenVolume(): V1Volume {
   return {
     name: "peer-token",
     secret: {

@@ -2,6 +2,7 @@
  * Pure: the tracker as a StatefulSet behind a headless Service, so replica i has the stable name
  * `peerpull-tracker-<i>.peerpull-tracker.<namespace>.svc` the agents shard digests over.
  */
+import type { V1Service, V1StatefulSet } from "@kubernetes/client-node";
 import {
   CHECKSUM_ANNOTATION,
   DEFAULT_IMAGE,
@@ -17,7 +18,7 @@ import { tokenVolume } from "./agent-daemonset";
 import { DesiredInput, ManifestObject } from "./types";
 
 export function trackerService(input: DesiredInput): ManifestObject {
-  return {
+  const service = {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: TRACKER_NAME, namespace: input.namespace, labels: labelsOf(TRACKER_NAME) },
@@ -26,11 +27,12 @@ export function trackerService(input: DesiredInput): ManifestObject {
       selector: selectorOf(TRACKER_NAME),
       ports: [{ name: "api", port: TRACKER_PORT, targetPort: "api", protocol: "TCP" }],
     },
-  };
+  } satisfies V1Service;
+  return service as ManifestObject;
 }
 
 export function trackerStatefulSet(input: DesiredInput, checksum: string): ManifestObject {
-  return {
+  const statefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: { name: TRACKER_NAME, namespace: input.namespace, labels: labelsOf(TRACKER_NAME) },
@@ -92,5 +94,6 @@ export function trackerStatefulSet(input: DesiredInput, checksum: string): Manif
         },
       },
     },
-  };
+  } satisfies V1StatefulSet;
+  return statefulSet as ManifestObject;
 }
