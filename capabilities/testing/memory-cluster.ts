@@ -56,7 +56,7 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     copy.metadata = {
       ...copy.metadata,
       uid: live?.metadata?.uid ?? copy.metadata?.uid ?? `uid-config-${name}`,
-      generation: copy.metadata?.generation ?? (changed ? generation + 1 : generation),
+      generation: live ? (changed ? generation + 1 : generation) : (copy.metadata?.generation ?? 1),
     };
     if (live?.status && !copy.status) copy.status = live.status;
     this.configs.set(name, copy);
