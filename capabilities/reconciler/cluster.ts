@@ -17,8 +17,6 @@ export interface ReconcileCluster {
   derivedSecrets(): Promise<{ namespace: string; name: string }[]>;
   /** PATCH (merge) p2paccelerationconfigs/<name>/status. */
   patchConfigStatus(name: string, status: P2PAccelerationConfigStatus): Promise<void>;
-  /** GET p2paccelerationconfigs/<name>; undefined when it does not exist. */
-  readConfig(name: string): Promise<P2PAccelerationConfig | undefined>;
   /** LIST p2paccelerationconfigs. */
   listConfigs(): Promise<P2PAccelerationConfig[]>;
 }

@@ -11,7 +11,7 @@ import { MirrorCluster } from "../pod-mirror/cluster";
 import { DERIVED_LABEL } from "../pod-mirror/docker-config";
 import { ApiError, ReconcileCluster } from "../reconciler/cluster";
 import { ManifestObject, ObjectRef } from "../reconciler/desired-objects";
-import { MemoryApi, StoredObject } from "./memory-api";
+import { keyOf, MemoryApi, StoredObject } from "./memory-api";
 
 type Method = keyof MirrorCluster | keyof ReconcileCluster;
 
@@ -117,7 +117,7 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     this.#enter("applySecret", secret.metadata?.namespace ?? "", secret.metadata?.name ?? "");
     if (!secret.metadata?.name || !secret.metadata.namespace)
       throw new Error("secret needs a name and namespace");
-    this.request(this.callFor("patch", "Secret", secret.metadata.namespace, secret.metadata.name));
+    this.#applyRequests("Secret", secret.metadata.namespace, secret.metadata.name);
     this.putSecret(secret);
   }
 
@@ -132,7 +132,7 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
   async apply(object: ManifestObject): Promise<void> {
     const { namespace, name } = object.metadata;
     this.#enter("apply", object.kind, namespace ?? "", name);
-    this.request(this.callFor("patch", object.kind, namespace, name));
+    this.#applyRequests(object.kind, namespace, name);
     this.applyObject(object as StoredObject);
   }
 
@@ -163,18 +163,18 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     this.patchStatus("P2PAccelerationConfig", undefined, name, status);
   }
 
-  async readConfig(name: string): Promise<P2PAccelerationConfig | undefined> {
-    this.#enter("readConfig", name);
-    this.request(this.callFor("get", "P2PAccelerationConfig", undefined, name));
-    return this.readObject<StoredObject>("P2PAccelerationConfig", undefined, name) as
-      | P2PAccelerationConfig
-      | undefined;
-  }
-
   async listConfigs(): Promise<P2PAccelerationConfig[]> {
     this.#enter("listConfigs");
     this.request(this.callFor("list", "P2PAccelerationConfig"));
     return this.list<StoredObject>("P2PAccelerationConfig") as P2PAccelerationConfig[];
+  }
+
+  /** Server-side apply is a PATCH, and the API server also authorizes it as `create` when the object
+   * does not exist yet (kubernetes.io/docs/reference/using-api/api-concepts/#patch-and-apply). */
+  #applyRequests(kind: string, namespace: string | undefined, name: string): void {
+    this.request(this.callFor("patch", kind, namespace, name));
+    if (!this.store(kind).has(keyOf(namespace, name)))
+      this.request(this.callFor("create", kind, namespace, name));
   }
 
   #startWatches(): void {
