@@ -17,10 +17,18 @@ type Method = keyof MirrorCluster | keyof ReconcileCluster;
 
 export class MemoryCluster extends MemoryApi implements MirrorCluster, ReconcileCluster {
   readonly calls: { method: Method; args: string[] }[] = [];
-  /** Benchmarks turn this off so the call logs do not grow. */
-  recordCalls = true;
+  #recordCalls = true;
   #faults = new Map<Method, Error>();
   #watching = false;
+
+  /** Benchmarks turn this off so the call logs (method calls and API requests) do not grow. */
+  get recordCalls(): boolean {
+    return this.#recordCalls;
+  }
+  set recordCalls(on: boolean) {
+    this.#recordCalls = on;
+    this.recordApiCalls = on;
+  }
 
   get namespaces(): Map<string, V1Namespace> {
     return this.store<V1Namespace>("Namespace");
@@ -185,7 +193,7 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
   }
 
   #enter(method: Method, ...args: string[]): void {
-    if (this.recordCalls) this.calls.push({ method, args });
+    if (this.#recordCalls) this.calls.push({ method, args });
     const fault = this.#faults.get(method);
     if (fault) throw fault;
   }
