@@ -248,6 +248,12 @@ describe("desiredObjects", () => {
       problem: /ratelimit: must be greater than 0/,
     },
     {
+      name: "a registry port that is the peer port",
+      input: { spec: { p2p: { port: 65002 } } },
+      reason: "InvalidConfig",
+      problem: /p2p.port: 65002 is the agents' peer port/,
+    },
+    {
       name: "an origin the agent rejects",
       input: { registries: [{ host: "r.io", origin: "ftp://r.io", source: "static" }] },
       reason: "InvalidConfig",

@@ -3,7 +3,7 @@
  * peerpull runs, in the order they are applied. `npx peerpull-render` prints the same list.
  */
 import { createHash } from "node:crypto";
-import { AGENT_NAME, PEER_TOKEN_SECRET, TRACKER_NAME } from "../names";
+import { AGENT_NAME, PEER_PORT, PEER_TOKEN_SECRET, TRACKER_NAME } from "../names";
 import { agentConfigFile, agentConfigMap, agentConfigProblems, swarmEnabled } from "./agent-config";
 import { agentDaemonSet } from "./agent-daemonset";
 import { agentServiceAccount, peerTokenSecret, systemNamespace } from "./basics";
@@ -21,6 +21,8 @@ export function desiredObjects(input: DesiredInput): DesiredObjects {
     };
   const doc = agentConfigFile(input);
   const problems = agentConfigProblems(doc);
+  if (input.spec.p2p?.port === PEER_PORT)
+    problems.push(`p2p.port: ${PEER_PORT} is the agents' peer port on the same host network; choose another`);
   if (problems.length > 0) return { ok: false, reason: "InvalidConfig", problems };
 
   const configMap = agentConfigMap(input, doc);
