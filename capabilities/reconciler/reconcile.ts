@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { AcrResolver } from "../acr/acr-resolver";
 import type { P2PAccelerationConfig, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
 import { P2P_CONFIG_GVK } from "../crd/p2p-acceleration-config";
-import { DEFAULT_CONFIG_NAME } from "../pod-mirror/settings";
+import { activeConfig } from "../crd/active-config";
 import { applyDesired, removeEverything } from "./apply";
 import { ReconcileCluster, errorText } from "./cluster";
 import { desiredObjects, ManifestObject } from "./desired-objects";
@@ -41,15 +41,6 @@ const MIN_TOKEN_CHARS = 16;
 
 export function randomToken(): string {
   return randomBytes(32).toString("base64url");
-}
-
-/** The config that runs peerpull: the one named "default", else the first live one by name. */
-export function activeConfig(configs: readonly P2PAccelerationConfig[]): P2PAccelerationConfig | undefined {
-  const live = configs.filter(c => c.metadata?.name && !c.metadata.deletionTimestamp);
-  return (
-    live.find(c => c.metadata!.name === DEFAULT_CONFIG_NAME) ??
-    [...live].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1))[0]
-  );
 }
 
 export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: number): Promise<PassResult> {
