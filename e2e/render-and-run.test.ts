@@ -2,10 +2,11 @@
  * The rendered manifests run, not only parse. `peerpull-render` renders the example-like config;
  * each tracker replica and each agent is started exactly as its StatefulSet / DaemonSet says
  * (e2e/support/kubelet.ts: command, args with $(NODE_IP), env from the downward API, the ConfigMap
- * and the peer-token Secret written where their volumes mount, the securityContext's user and
- * fsGroup) on network-namespace nodes (hack/netns), with the headless Service's per-replica names in
- * /etc/hosts. Then node 1 pulls an image through its agent (skopeo, rewrite naming), and node 2 pulls
- * it again and gets the layers from node 1, not the registry. Needs root; skipped otherwise.
+ * and the peer-token Secret written where their volumes mount, the securityContext's user, fsGroup
+ * and read-only root filesystem) on network-namespace nodes (hack/netns), with the headless
+ * Service's per-replica names in /etc/hosts. Then node 1 pulls an image through its agent (skopeo,
+ * rewrite naming), and node 2 pulls it again and gets the layers from node 1, not the registry.
+ * Needs root; skipped otherwise.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -162,6 +163,18 @@ type Manifest = any;
         String(agents[0].process.pid),
       ]);
       expect(stdout.trim()).toBe("65532");
+      // readOnlyRootFilesystem: in the agent's mount namespace only its volumes take writes
+      const inAgent = (script: string) =>
+        network.exec(agents[0].node.ns, "nsenter", [
+          "-t",
+          String(agents[0].process.pid),
+          "-m",
+          "sh",
+          "-c",
+          script,
+        ]);
+      await expect(inAgent("touch /tmp/peerpull-ro-check")).rejects.toThrow(/Read-only file system/);
+      await inAgent("touch /var/lib/peerpull/rw-check && rm /var/lib/peerpull/rw-check");
     });
 
     it("pulls the image through node 1's agent, and node 2 gets its layers from node 1", async () => {

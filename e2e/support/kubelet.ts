@@ -4,7 +4,8 @@
  * with `$(VAR)` expanded from the container's env (Kubernetes rules: `$$` escapes, unknown names stay
  * as written), env from values and the downward API, and each volume materialised as a directory
  * (ConfigMap and Secret items written with their modes, emptyDir and hostPath as directories) that
- * `launchScript` bind-mounts at its mountPath inside a private mount namespace.
+ * `launchScript` bind-mounts at its mountPath inside a private mount namespace, where a read-only
+ * root filesystem is played by remounting `/` (and the /etc and /var/lib overlays) read-only.
  */
 import { chmod, chown, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -29,6 +30,8 @@ export interface ContainerProcess {
   mounts: { source: string; target: string; readOnly: boolean }[];
   /** From the pod's and container's securityContext. */
   user: { uid: number; gid: number; fsGroup?: number; dropAllCapabilities: boolean };
+  /** securityContext.readOnlyRootFilesystem: everything but the volumes is read-only. */
+  readOnlyRoot: boolean;
 }
 
 const IMAGE_COMMANDS: Record<string, string[]> = {
@@ -85,6 +88,7 @@ export async function containerProcess(
       fsGroup,
       dropAllCapabilities: container.securityContext?.capabilities?.drop?.includes("ALL") === true,
     },
+    readOnlyRoot: container.securityContext?.readOnlyRootFilesystem === true,
   };
 }
 
@@ -156,6 +160,9 @@ export function launchScript(proc: ContainerProcess, dir: string, hosts: string[
     PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     ...proc.env,
   }).map(([k, v]) => q(`${k}=${v}`));
+  // volumes are mounts of their own and stay writable
+  if (proc.readOnlyRoot)
+    lines.push("mount -o remount,bind,ro /", "mount -o remount,ro /etc", "mount -o remount,ro /var/lib");
   const { uid, gid, fsGroup, dropAllCapabilities } = proc.user;
   const setpriv = [`setpriv --reuid=${uid} --regid=${gid}`];
   setpriv.push(fsGroup === undefined ? "--clear-groups" : `--groups=${fsGroup}`);
