@@ -1,4 +1,5 @@
-# One image, two commands: peerpull-agent (DaemonSet) and peerpull-tracker (Deployment).
+# One image, two commands: peerpull-agent (DaemonSet) and peerpull-tracker (StatefulSet), as the
+# reconciler runs them (capabilities/reconciler/desired-objects/).
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -1,5 +1,5 @@
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
-import { PodMirror } from "./capabilities";
+import { PodMirror, Reconciler } from "./capabilities";
 
-new PeprModule(cfg, [PodMirror]);
+new PeprModule(cfg, [PodMirror, Reconciler]);

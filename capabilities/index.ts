@@ -4,6 +4,11 @@ import { Registry } from "prom-client";
 import { podMirrorCapability } from "./pod-mirror/capability";
 import { K8sCluster } from "./pod-mirror/k8s-cluster";
 import { promMutationMetrics } from "./pod-mirror/metrics";
+import { reconcilerCapability } from "./reconciler/capability";
+import { ReconcileController } from "./reconciler/controller";
+import { K8sReconcileCluster } from "./reconciler/k8s-reconcile-cluster";
+import { SYSTEM_NAMESPACE } from "./reconciler/names";
+import { reconcilePass } from "./reconciler/reconcile";
 
 /** Pepr installs the module into pepr-system unless told otherwise. */
 export const MODULE_NAMESPACE = process.env.PEPR_NAMESPACE || "pepr-system";
@@ -14,3 +19,18 @@ export const PodMirror = podMirrorCapability({
   log: Log,
   ignoredNamespaces: new Set(["kube-system", MODULE_NAMESPACE]),
 });
+
+const reconcileDeps = {
+  cluster: new K8sReconcileCluster(),
+  log: Log,
+  namespace: SYSTEM_NAMESPACE,
+  // acr: the ACR resolver (capabilities/acr/) plugs in here; without it acrInstances are reported unresolved
+};
+const controller = new ReconcileController({
+  pass: retryInSeconds => reconcilePass(reconcileDeps, retryInSeconds),
+  log: Log,
+});
+// Watch bindings (and so reconciling) run only in Pepr's watcher deployment, not during `pepr build`.
+if (process.env.PEPR_WATCH_MODE === "true") controller.start();
+
+export const Reconciler = reconcilerCapability(controller, SYSTEM_NAMESPACE);

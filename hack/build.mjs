@@ -1,4 +1,4 @@
-// Bundles the agent, the tracker and the bench harness into build/ with esbuild (already a pepr
+// Bundles the agent, the tracker, peerpull-render and the bench harness into build/ with esbuild (already a pepr
 // peer dependency), so the services run as plain CommonJS on Node 20 without a tsc emit step.
 import { build } from "esbuild";
 import { chmod } from "node:fs/promises";
@@ -6,6 +6,7 @@ import { chmod } from "node:fs/promises";
 const entries = {
   "peerpull-agent": "agent/src/main.ts",
   "peerpull-tracker": "tracker/src/main.ts",
+  "peerpull-render": "capabilities/reconciler/render-main.ts",
   bench: "hack/bench/main.ts",
   demo: "hack/demo/main.ts",
 };

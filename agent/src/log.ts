@@ -1,5 +1,5 @@
 import pino, { Logger } from "pino";
-import type { LogLevel } from "./config/schema";
+import type { LogLevel } from "../../protocol/agent-config";
 
 /** Structured JSON logs on stdout, one line per event. */
 export function createLogger(service: string, level: LogLevel): Logger {

@@ -13,7 +13,7 @@ import { CachedBlobProvider } from "./blobs/cached-blob-provider";
 import { FsBlobStore } from "./cache/fs-blob-store";
 import { InFlight } from "./cache/in-flight";
 import { ConfigError, helpText, parseAgentArgs, AgentConfig } from "./config/load";
-import { parseHostPort } from "./config/schema";
+import { parseHostPort } from "../../protocol/agent-config";
 import { createPeerServer } from "./http/peer-server";
 import { createRegistryServer } from "./http/registry-server";
 import { loadSendQueueTuning, SendQueueTuning } from "./http/send-queue";

@@ -1,5 +1,6 @@
 /** Pure: the P2PAccelerationConfig objects in the cluster -> what pod mutation needs to know. */
 import { normaliseRegistryHost } from "../../protocol/image-reference";
+import { activeConfig, DEFAULT_CONFIG_NAME } from "../crd/active-config";
 import {
   DEFAULT_OPT_IN_LABEL,
   DEFAULT_P2P_PORT,
@@ -15,19 +16,15 @@ export interface MirrorSettings {
   registries: ReadonlyMap<string, { anonymous: boolean }>;
 }
 
-export const DEFAULT_CONFIG_NAME = "default";
+export { DEFAULT_CONFIG_NAME };
 
 /**
  * The config named "default" wins; otherwise the first by name, so the choice is stable. Resolved
  * registries in the status are used once a reconciler has filled them; until then spec.registries.
  */
 export function selectSettings(configs: readonly P2PAccelerationConfig[]): MirrorSettings | undefined {
-  const live = configs.filter(c => c.metadata?.name && !c.metadata.deletionTimestamp);
-  if (live.length === 0) return undefined;
-  const chosen =
-    live.find(c => c.metadata?.name === DEFAULT_CONFIG_NAME) ??
-    [...live].sort((x, y) => (x.metadata!.name! < y.metadata!.name! ? -1 : 1))[0];
-  return settingsOf(chosen);
+  const chosen = activeConfig(configs);
+  return chosen && settingsOf(chosen);
 }
 
 export function settingsOf(config: P2PAccelerationConfig): MirrorSettings {

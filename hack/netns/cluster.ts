@@ -134,7 +134,7 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
   }
 }
 
-async function startRegistryIn(network: NetnsNetwork, dir: string): Promise<SwarmCluster["registry"]> {
+export async function startRegistryIn(network: NetnsNetwork, dir: string): Promise<SwarmCluster["registry"]> {
   const root = join(dir, "registry");
   const host = `${network.registry.ip}:${REGISTRY_PORT}`;
   const config = registryConfigLines(root, host);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Upstream } from "../config/schema";
+import { Upstream } from "../../../protocol/agent-config";
 import { UpstreamStatusError, UpstreamUnreachableError } from "../upstream/errors";
 import { AuthDecision, Authorizer } from "./authorizer";
 import { ANONYMOUS, ClientCredentials, parseAuthorization } from "./credentials";

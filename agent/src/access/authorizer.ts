@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { OciError } from "../../../protocol/oci-error";
-import { Upstream } from "../config/schema";
+import { Upstream } from "../../../protocol/agent-config";
 import { UpstreamStatusError } from "../upstream/errors";
 import { ManifestResult, UpstreamClient } from "../upstream/upstream-client";
 import { ClientCredentials } from "./credentials";

@@ -4,7 +4,7 @@
  * per (credential fingerprint, registry) for authTTL in a bounded LRU; "cannot ask" is not cached.
  */
 import { LRUCache } from "lru-cache";
-import type { Upstream } from "../config/schema";
+import type { Upstream } from "../../../protocol/agent-config";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import type { ClientCredentials } from "./credentials";
 

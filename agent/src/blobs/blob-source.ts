@@ -2,7 +2,7 @@
 import type { ClientCredentials } from "../access/credentials";
 import type { SliceSource } from "../cache/blob-store";
 import type { SourceTally } from "../cache/in-flight";
-import type { Upstream } from "../config/schema";
+import type { Upstream } from "../../../protocol/agent-config";
 import type { BlobSource } from "../metrics";
 
 export interface BlobRequest {

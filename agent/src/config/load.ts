@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { DownloadPattern, FIELDS, HostPort, LogLevel, Upstream } from "./schema";
+import { DownloadPattern, FIELDS, HostPort, LogLevel, Upstream } from "../../../protocol/agent-config";
 
 export interface AgentConfig {
   listen: HostPort;

@@ -8,7 +8,7 @@ import type { DistributionPath } from "../../../protocol/distribution-path";
 import { OciError } from "../../../protocol/oci-error";
 import type { ClientCredentials } from "../access/credentials";
 import { isOriginVerdict } from "../access/origin-verdict";
-import type { Upstream } from "../config/schema";
+import type { Upstream } from "../../../protocol/agent-config";
 import { listingErrorToOci, ListingKind } from "../listing/listing-errors";
 import { agentNextLink, ListingTarget, originNextQuery } from "../listing/next-link";
 import {

@@ -11,7 +11,7 @@ import { ClientCredentials, parseAuthorization } from "../access/credentials";
 import type { LoginVerdicts } from "../access/login-verdicts";
 import { originErrorToOci } from "../access/origin-verdict";
 import { BlobProvider, splitBySource } from "../blobs/blob-source";
-import { Upstream } from "../config/schema";
+import { Upstream } from "../../../protocol/agent-config";
 import { BlobSource } from "../metrics";
 import { UpstreamClient } from "../upstream/upstream-client";
 import type { ListingHandler } from "./listing-handler";

@@ -6,7 +6,7 @@
  * flap, and a hosts.toml whose agent is gone still falls back to the registry.
  */
 import type { Logger } from "pino";
-import type { HostPort, Upstream } from "../config/schema";
+import type { HostPort, Upstream } from "../../../protocol/agent-config";
 import type { AgentMetrics } from "../metrics";
 import { checkContainerdConfig, readContainerdConfig } from "./containerd-config";
 import { HostsDirReport, reconcileHostsDir } from "./hosts-dir-writer";

@@ -4,7 +4,7 @@
  */
 import { Agent, Dispatcher, interceptors, request } from "undici";
 import { ClientCredentials } from "../access/credentials";
-import { Upstream } from "../config/schema";
+import { Upstream } from "../../../protocol/agent-config";
 import { isRetryableStatus, UpstreamStatusError, UpstreamUnreachableError } from "./errors";
 import { OriginAuth, TokenDeniedError } from "./origin-auth";
 import { readBounded } from "./read-bounded";

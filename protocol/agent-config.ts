@@ -1,9 +1,10 @@
 /**
  * The one table of agent settings: flag name, config-file key, default, parser and help text side by
  * side, so flags, file and docs cannot drift apart.
+ * Pure, in protocol/ so the Pepr module renders the agent ConfigMap through the same parsers.
  */
-import { isRegistryHost } from "../../../protocol/distribution-path";
-import { parseByteRate, parseByteSize, parseDuration } from "../../../protocol/units";
+import { isRegistryHost } from "./distribution-path";
+import { parseByteRate, parseByteSize, parseDuration } from "./units";
 
 export interface HostPort {
   host: string;

@@ -1,0 +1,150 @@
+/**
+ * The module's RBAC is exactly what it does. One journey through everything the module does on one
+ * in-memory cluster (pod mutation, derived secrets following their originals, reconcile: create,
+ * change, prune, status, delete and cleanup, plus the watches Pepr opens for the bindings) records
+ * every API request; each must be allowed by the ClusterRole that Pepr generates from package.json
+ * (`rbacMode: scoped` + `rbac`), and every rule must be used by some request, Pepr's own (its store
+ * and the store's CRD) aside. The same rules are checked in dist/ when `pepr build` has run.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { V1PolicyRule } from "@kubernetes/client-node";
+import type { Capability } from "pepr";
+import { parseAllDocuments } from "yaml";
+import pkg from "../package.json";
+import type { ApiCall } from "./testing/memory-api";
+
+// Pepr registers Watch bindings only in build, dev or watch mode; set before pepr is loaded.
+process.env.PEPR_MODE = "build";
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { Registry } = require("prom-client") as typeof import("prom-client");
+const { podMirrorCapability } =
+  require("./pod-mirror/capability") as typeof import("./pod-mirror/capability");
+const { promMutationMetrics } = require("./pod-mirror/metrics") as typeof import("./pod-mirror/metrics");
+const { followSecret } =
+  require("./pod-mirror/follow-secrets") as typeof import("./pod-mirror/follow-secrets");
+const { reconcilerCapability } =
+  require("./reconciler/capability") as typeof import("./reconciler/capability");
+const { ReconcileController } =
+  require("./reconciler/controller") as typeof import("./reconciler/controller");
+const { reconcilePass } = require("./reconciler/reconcile") as typeof import("./reconciler/reconcile");
+const { MemoryCluster } = require("./testing/memory-cluster") as typeof import("./testing/memory-cluster");
+const fixtures = require("./testing/fixtures") as typeof import("./testing/fixtures");
+const { admit, podCreateRequest } = require("./testing/admission") as typeof import("./testing/admission");
+const { RecordingLog } = require("./testing/recording-log") as typeof import("./testing/recording-log");
+const { clusterRole } = require("pepr/src/lib/assets/rbac") as {
+  clusterRole: (
+    name: string,
+    caps: unknown[],
+    mode: string,
+    rbac: V1PolicyRule[],
+  ) => { rules: V1PolicyRule[] };
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const PEPR_OWN = new Set(["pepr.dev", "apiextensions.k8s.io"]);
+const NS = "peerpull-system";
+
+async function journey(): Promise<{ calls: ApiCall[]; capabilities: Capability[] }> {
+  const cluster = new MemoryCluster();
+  const log = new RecordingLog();
+  const deps = { cluster, log, newToken: () => "t".repeat(32) };
+  const controller = new ReconcileController({ pass: r => reconcilePass(deps, r), log });
+  const podMirror = podMirrorCapability({
+    cluster,
+    metrics: promMutationMetrics(new Registry()),
+    log,
+    ignoredNamespaces: new Set(["kube-system"]),
+  });
+  const reconciler = reconcilerCapability(controller, NS);
+
+  cluster.setNamespace("shop", { "k8s.aliyun.com/image-accelerate-mode": "p2p" });
+  cluster.setConfig(fixtures.accelerationConfig([{ host: "registry.example.com" }]));
+  await controller.request("created");
+  cluster.setDaemonSetStatus(NS, "peerpull-agent", 2, 2);
+  await controller.request("agents changed");
+  const cred = fixtures.basicAuth("robot", "pw");
+  cluster.putSecret(fixtures.dockerConfigSecret("shop", "regcred", { "registry.example.com": cred }));
+  const shape = { containers: ["registry.example.com/team/app:1"], pullSecrets: ["regcred"] };
+  const admitted = await admit(podMirror, podCreateRequest(fixtures.pod(shape), "shop"));
+  expect(admitted.patch.length).toBeGreaterThan(0);
+  const changed = fixtures.dockerConfigSecret("shop", "regcred", {
+    "registry.example.com": fixtures.basicAuth("robot", "new"),
+  });
+  cluster.putSecret(changed);
+  expect(await followSecret(changed, false, cluster)).toBe("updated");
+  cluster.setConfig(
+    fixtures.accelerationConfig([{ host: "registry.example.com" }], { p2p: { downloadPattern: "source" } }),
+  );
+  await controller.request("updated");
+  cluster.deleteConfig("default");
+  await controller.request("deleted");
+  expect(cluster.secrets.has("shop/acr-credential-regcred-p2p")).toBe(false);
+  expect(controller.failures).toBe(0);
+
+  // Pepr opens a watch (a LIST, then a WATCH) for every Watch and Reconcile binding
+  const capabilities = [podMirror, reconciler];
+  const watches = capabilities.flatMap(c => c.bindings.filter(b => b.isWatch));
+  expect(watches.length).toBeGreaterThan(0);
+  const watchCalls = watches.flatMap(b =>
+    (["list", "watch"] as const).map(verb => ({
+      verb,
+      group: b.kind.group,
+      resource: b.kind.plural ?? `${b.kind.kind.toLowerCase()}s`,
+    })),
+  );
+  return { calls: [...cluster.apiCalls, ...watchCalls], capabilities };
+}
+
+const resourceOf = (call: ApiCall) =>
+  call.subresource ? `${call.resource}/${call.subresource}` : call.resource;
+const allows = (rule: V1PolicyRule, call: ApiCall) =>
+  (rule.apiGroups ?? []).includes(call.group) &&
+  (rule.resources ?? []).includes(resourceOf(call)) &&
+  rule.verbs.includes(call.verb) &&
+  !rule.resourceNames?.length;
+
+function checkRules(rules: V1PolicyRule[], calls: ApiCall[]): void {
+  for (const rule of rules) {
+    expect(rule.verbs).not.toContain("*");
+    expect(rule.resources).not.toContain("*");
+    expect(rule.apiGroups).not.toContain("*");
+  }
+  const denied = calls.filter(call => !rules.some(rule => allows(rule, call)));
+  expect(denied).toEqual([]);
+  const unused = rules
+    .filter(rule => !rule.apiGroups!.some(g => PEPR_OWN.has(g)))
+    .flatMap(rule =>
+      rule.apiGroups!.flatMap(group =>
+        rule.resources!.flatMap(resource => rule.verbs.map(verb => `${verb} ${group}/${resource}`)),
+      ),
+    )
+    .filter(grant => !calls.some(call => `${call.verb} ${call.group}/${resourceOf(call)}` === grant));
+  expect(unused).toEqual([]);
+}
+
+describe("module RBAC", () => {
+  let calls: ApiCall[];
+  let capabilities: Capability[];
+  beforeAll(async () => ({ calls, capabilities } = await journey()));
+
+  it("the ClusterRole Pepr generates allows every request the module makes, and nothing more", () => {
+    const role = clusterRole(
+      "pepr-peerpull",
+      capabilities,
+      pkg.pepr.rbacMode,
+      pkg.pepr.rbac as V1PolicyRule[],
+    );
+    checkRules(role.rules, calls);
+  });
+
+  const built = join(__dirname, "../dist/pepr-module-peerpull.yaml");
+  (existsSync(built) ? it : it.skip)(
+    "dist/pepr-module-peerpull.yaml carries the same rules (skipped until `pepr build`)",
+    () => {
+      const docs = parseAllDocuments(readFileSync(built, "utf8")).map(d => d.toJSON());
+      const role = docs.find(d => d?.kind === "ClusterRole");
+      checkRules(role.rules, calls);
+    },
+  );
+});

@@ -1,0 +1,137 @@
+/**
+ * One reconcile pass over the whole cluster, in order: pick the active config -> resolve registries
+ * -> read the kept peer token -> desired objects -> apply (prune what is no longer wanted) -> status.
+ * No config left: remove everything peerpull created, derived pull secrets included.
+ * Idempotent; the controller decides when it runs and retries it.
+ */
+import { randomBytes } from "node:crypto";
+import type { AcrResolver } from "../acr/acr-resolver";
+import type { P2PAccelerationConfig, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
+import { P2P_CONFIG_GVK } from "../crd/p2p-acceleration-config";
+import { activeConfig } from "../crd/active-config";
+import { applyDesired, removeEverything } from "./apply";
+import { ReconcileCluster, errorText } from "./cluster";
+import { desiredObjects, ManifestObject } from "./desired-objects";
+import { AGENT_NAME, PEER_TOKEN_KEY, PEER_TOKEN_SECRET, SYSTEM_NAMESPACE } from "./names";
+import { resolveRegistries } from "./registries";
+import { DaemonSetView, PassReport, statusOf } from "./status";
+
+export interface ReconcileLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ReconcilerDeps {
+  cluster: ReconcileCluster;
+  acr?: AcrResolver;
+  log: ReconcileLog;
+  namespace?: string;
+  /** A new random peer token (only when none is kept yet). */
+  newToken?: () => string;
+  now?: () => Date;
+}
+
+export interface PassResult {
+  /** Something failed that may succeed later (API error, cloud error): retry with backoff. */
+  retry: boolean;
+  active?: string;
+}
+
+const MIN_TOKEN_CHARS = 16;
+
+export function randomToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: number): Promise<PassResult> {
+  const namespace = deps.namespace ?? SYSTEM_NAMESPACE;
+  const configs = await deps.cluster.listConfigs();
+  const active = activeConfig(configs);
+  if (!active) {
+    await removeEverything(deps.cluster, namespace);
+    deps.log.info({ namespace }, "no P2PAccelerationConfig left: everything peerpull created is removed");
+    return { retry: false };
+  }
+  const name = active.metadata!.name!;
+  const spec = active.spec ?? {};
+  const registries = await resolveRegistries(spec, deps.acr);
+  const report: PassReport = {
+    generation: active.metadata?.generation,
+    namespace,
+    registries,
+    nodeSelectorEnable: spec.p2p?.nodeSelectorEnable === true,
+  };
+  let retry = registries.retry;
+  const desired = desiredObjects({
+    spec,
+    registries: registries.registries,
+    peerToken: await keptToken(deps, namespace),
+    namespace,
+    owner: {
+      apiVersion: `${P2P_CONFIG_GVK.group}/${P2P_CONFIG_GVK.version}`,
+      kind: P2P_CONFIG_GVK.kind,
+      name,
+      uid: active.metadata!.uid!,
+    },
+  });
+  if (!desired.ok) {
+    report.refused = { reason: desired.reason, problems: desired.problems };
+    deps.log.warn({ config: name, problems: desired.problems }, "config not applied");
+  } else {
+    try {
+      await applyDesired(deps.cluster, desired.objects, namespace);
+    } catch (err) {
+      report.applyError = { message: errorText(err), retryInSeconds };
+      deps.log.warn({ config: name, err: errorText(err) }, "applying peerpull objects failed");
+      retry = true;
+    }
+  }
+  report.agentDaemonSet = await deps.cluster.read<DaemonSetView>({
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    namespace,
+    name: AGENT_NAME,
+  });
+  await writeStatus(deps, active, report);
+  for (const other of configs)
+    if (other !== active && other.metadata?.name && !other.metadata.deletionTimestamp)
+      await writeStatus(deps, other, inactiveReport(namespace, name));
+  return { retry, active: name };
+}
+
+function inactiveReport(namespace: string, active: string): PassReport {
+  const message = `P2PAccelerationConfig "${active}" is the active one (the one named "default", else the first by name); delete this one`;
+  return {
+    namespace,
+    inactiveBecause: message,
+    registries: { registries: [], resolved: false, reason: "NotActive", message, retry: false },
+  };
+}
+
+async function writeStatus(
+  deps: ReconcilerDeps,
+  config: P2PAccelerationConfig,
+  report: PassReport,
+): Promise<void> {
+  const now = deps.now?.() ?? new Date();
+  const status = statusOf(config.status, { ...report, generation: config.metadata?.generation }, now);
+  if (sameStatus(config.status, status)) return;
+  await deps.cluster.patchConfigStatus(config.metadata!.name!, status);
+}
+
+function sameStatus(a: P2PAccelerationConfigStatus | undefined, b: P2PAccelerationConfigStatus): boolean {
+  return JSON.stringify(a ?? {}) === JSON.stringify(b);
+}
+
+/** The token in the cluster's Secret, or a new one when there is none (or it is unusable). */
+async function keptToken(deps: ReconcilerDeps, namespace: string): Promise<string> {
+  const secret = await deps.cluster.read<ManifestObject & { data?: Record<string, string> }>({
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace,
+    name: PEER_TOKEN_SECRET,
+  });
+  const encoded = secret?.data?.[PEER_TOKEN_KEY];
+  const token = encoded ? Buffer.from(encoded, "base64").toString("utf8").trim() : "";
+  return token.length >= MIN_TOKEN_CHARS ? token : (deps.newToken ?? randomToken)();
+}

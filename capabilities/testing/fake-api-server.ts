@@ -1,0 +1,149 @@
+/**
+ * A Kubernetes API server stand-in on 127.0.0.1 for the real cluster clients: it answers API
+ * discovery for the kinds the module uses, serves objects from a map, and records every other
+ * request (method, path, query, content type, body) so a test can hold the real client's requests
+ * against the in-memory twin's. A kubeconfig pointing at it is written for KUBECONFIG.
+ */
+import { createServer, IncomingMessage, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { RESOURCES } from "../reconciler/cluster";
+import type { ApiCall } from "./memory-api";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  contentType?: string;
+  body?: unknown;
+}
+
+const DISCOVERY: Record<string, { name: string; kind: string; namespaced: boolean }[]> = {};
+for (const [kind, info] of Object.entries(RESOURCES)) {
+  const groupVersion =
+    info.group === "" ? "v1" : info.group === "apps" ? "apps/v1" : `${info.group}/v1alpha1`;
+  (DISCOVERY[groupVersion] ??= []).push({ name: info.resource, kind, namespaced: info.namespaced });
+  if (kind === "P2PAccelerationConfig")
+    DISCOVERY[groupVersion].push({ name: `${info.resource}/status`, kind, namespaced: false });
+}
+
+export class FakeApiServer {
+  readonly requests: RecordedRequest[] = [];
+  /** Objects served by GET, keyed by request path. */
+  readonly objects = new Map<string, unknown>();
+  #server: Server | undefined;
+  url = "";
+
+  async start(): Promise<void> {
+    this.#server = createServer((req, res) => {
+      void this.#handle(req).then(({ status, body }) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      });
+    });
+    this.#server.listen(0, "127.0.0.1");
+    await new Promise(resolve => this.#server!.once("listening", resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise(resolve => this.#server?.close(resolve));
+  }
+
+  async writeKubeconfig(dir: string): Promise<string> {
+    const file = join(dir, "kubeconfig");
+    const config = {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "fake", cluster: { server: this.url, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "fake", user: { token: "fake-token" } }],
+      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake" } }],
+      "current-context": "fake",
+    };
+    await writeFile(file, JSON.stringify(config));
+    return file;
+  }
+
+  /** The recorded requests as RBAC sees them (discovery left out). */
+  apiCalls(): ApiCall[] {
+    return this.requests.map(r => callOf(r.method, r.path, r.query));
+  }
+
+  async #handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const url = new URL(req.url ?? "/", "http://x");
+    const text = await new Promise<string>(resolve => {
+      let data = "";
+      req.on("data", chunk => (data += chunk));
+      req.on("end", () => resolve(data));
+    });
+    const discovery = url.pathname.replace(/^\/apis?\//, "");
+    if (req.method === "GET" && DISCOVERY[discovery])
+      return {
+        status: 200,
+        body: {
+          kind: "APIResourceList",
+          groupVersion: discovery,
+          resources: DISCOVERY[discovery].map(r => ({
+            ...r,
+            singularName: "",
+            verbs: ["get", "list", "patch"],
+          })),
+        },
+      };
+    this.requests.push({
+      method: req.method ?? "",
+      path: url.pathname,
+      query: url.searchParams,
+      contentType: req.headers["content-type"],
+      body: text ? JSON.parse(text) : undefined,
+    });
+    if (req.method === "GET") {
+      const call = callOf("GET", url.pathname, url.searchParams);
+      if (call.name) {
+        const found = this.objects.get(url.pathname);
+        return found
+          ? { status: 200, body: found }
+          : { status: 404, body: { kind: "Status", status: "Failure", reason: "NotFound", code: 404 } };
+      }
+      const items = [...this.objects]
+        .filter(([key]) => {
+          const item = callOf("GET", key, new URLSearchParams());
+          return item.resource === call.resource && (!call.namespace || item.namespace === call.namespace);
+        })
+        .map(([, object]) => object);
+      return { status: 200, body: { kind: "List", metadata: { resourceVersion: "1" }, items } };
+    }
+    if (req.method === "DELETE") return { status: 200, body: { kind: "Status", status: "Success" } };
+    return { status: 200, body: text ? JSON.parse(text) : {} };
+  }
+}
+
+const VERBS: Record<string, ApiCall["verb"]> = {
+  PATCH: "patch",
+  DELETE: "delete",
+  POST: "create",
+  PUT: "update",
+};
+
+/** An API path and method -> the request as RBAC authorizes it. */
+export function callOf(method: string, path: string, query: URLSearchParams): ApiCall {
+  const parts = path.split("/").filter(Boolean);
+  const rest = parts[0] === "api" ? parts.slice(2) : parts.slice(3);
+  const group = parts[0] === "api" ? "" : parts[1];
+  const namespaced = rest[0] === "namespaces" && rest.length >= 3;
+  const [namespace, resource, name, subresource] = namespaced
+    ? [rest[1], rest[2], rest[3], rest[4]]
+    : [undefined, rest[0], rest[1], rest[2]];
+  const verb =
+    method === "GET" ? (name ? "get" : query.get("watch") === "true" ? "watch" : "list") : VERBS[method];
+  return {
+    verb,
+    group,
+    resource,
+    ...(subresource ? { subresource } : {}),
+    ...(namespace ? { namespace } : {}),
+    ...(name ? { name } : {}),
+  };
+}

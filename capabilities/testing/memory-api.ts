@@ -1,0 +1,184 @@
+/**
+ * An in-memory Kubernetes API store, the part both cluster twins share. Faithful where the module
+ * relies on it, and records every request as (verb, group, resource, subresource, namespace, name)
+ * so the RBAC test can check each against the generated ClusterRole:
+ * - server-side apply by one field manager: the applied fields replace that manager's previous ones
+ *   (a field dropped from the applied object is removed), server fields (uid, resourceVersion,
+ *   generation, creationTimestamp) and `status` are kept; `metadata.generation` moves when anything
+ *   but metadata and status changes; immutable selectors (and a StatefulSet's serviceName and
+ *   podManagementPolicy) refuse a change with 422; a namespaced object in a missing namespace is 404;
+ * - status only through the status subresource;
+ * - delete of a missing object is 404 to the caller (the real clients turn that into success);
+ *   delete cascades like the garbage collector (owner references, and a namespace's contents), at
+ *   once rather than in the background;
+ * - faults: `failApi(match, error, times)` makes matching requests fail before they change anything.
+ */
+import { ApiError, RESOURCES } from "../reconciler/cluster";
+
+export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
+
+export interface ApiCall {
+  verb: Verb;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StoredObject = Record<string, any> & {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+
+interface Fault {
+  match: Partial<ApiCall>;
+  error: Error;
+  times: number;
+}
+
+const IMMUTABLE: Record<string, string[]> = {
+  DaemonSet: ["selector"],
+  StatefulSet: ["selector", "serviceName", "podManagementPolicy"],
+};
+
+export function keyOf(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+export class MemoryApi {
+  readonly apiCalls: ApiCall[] = [];
+  recordApiCalls = true;
+  #stores = new Map<string, Map<string, StoredObject>>();
+  #faults: Fault[] = [];
+  #version = 0;
+
+  /** The live objects of one kind, keyed "namespace/name" (or "name" when cluster-scoped). */
+  store<T extends StoredObject = StoredObject>(kind: string): Map<string, T> {
+    let store = this.#stores.get(kind);
+    if (!store) this.#stores.set(kind, (store = new Map()));
+    return store as Map<string, T>;
+  }
+
+  failApi(match: Partial<ApiCall>, error: Error, times = Infinity): void {
+    this.#faults.push({ match, error, times });
+  }
+
+  clearFaults(): void {
+    this.#faults = [];
+  }
+
+  /** Records a request and throws an injected fault for it, if any. */
+  request(call: ApiCall): void {
+    if (this.recordApiCalls) this.apiCalls.push(call);
+    const fault = this.#faults.find(
+      f => f.times > 0 && Object.entries(f.match).every(([k, v]) => call[k as keyof ApiCall] === v),
+    );
+    if (!fault) return;
+    fault.times -= 1;
+    throw fault.error;
+  }
+
+  callFor(verb: Verb, kind: string, namespace?: string, name?: string, subresource?: string): ApiCall {
+    const info = RESOURCES[kind];
+    if (!info) throw new Error(`memory API: unknown kind ${kind}`);
+    return {
+      verb,
+      group: info.group,
+      resource: info.resource,
+      ...(subresource ? { subresource } : {}),
+      ...(namespace && info.namespaced ? { namespace } : {}),
+      ...(name ? { name } : {}),
+    };
+  }
+
+  readObject<T extends StoredObject>(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): T | undefined {
+    const found = this.store(kind).get(keyOf(namespace, name));
+    return found && (structuredClone(found) as T);
+  }
+
+  /** Server-side apply by one field manager (see the header for what is modelled). */
+  applyObject(object: StoredObject): StoredObject {
+    const kind = object.kind!;
+    const { name, namespace } = object.metadata ?? {};
+    if (!name) throw new ApiError(422, `${kind}: metadata.name is required`);
+    if (RESOURCES[kind]?.namespaced) {
+      if (!namespace) throw new ApiError(422, `${kind} ${name}: metadata.namespace is required`);
+      if (!this.store("Namespace").has(namespace))
+        throw new ApiError(404, `namespaces "${namespace}" not found`);
+    }
+    const store = this.store(kind);
+    const key = keyOf(namespace, name);
+    const live = store.get(key);
+    const applied = structuredClone(object);
+    delete applied.status;
+    if (live) this.#checkImmutable(kind, name, live, applied);
+    const generation = live?.metadata?.generation ?? 1;
+    const changed = live && JSON.stringify(specOf(live)) !== JSON.stringify(specOf(applied));
+    const next: StoredObject = {
+      ...applied,
+      metadata: {
+        ...applied.metadata,
+        uid: live?.metadata?.uid ?? `uid-${kind.toLowerCase()}-${key.replace("/", "-")}`,
+        creationTimestamp: live?.metadata?.creationTimestamp ?? new Date(0).toISOString(),
+        generation: changed ? generation + 1 : generation,
+        resourceVersion: String(++this.#version),
+      },
+      ...(live?.status !== undefined ? { status: live.status } : {}),
+    };
+    store.set(key, next);
+    return structuredClone(next);
+  }
+
+  patchStatus(kind: string, namespace: string | undefined, name: string, status: unknown): void {
+    const live = this.store(kind).get(keyOf(namespace, name));
+    if (!live) throw new ApiError(404, `${kind} "${name}" not found`);
+    live.status = { ...(live.status ?? {}), ...structuredClone(status as object) };
+    live.metadata!.resourceVersion = String(++this.#version);
+  }
+
+  /** Deletes and cascades; false when there was nothing to delete. */
+  removeObject(kind: string, namespace: string | undefined, name: string): boolean {
+    const store = this.store(kind);
+    const gone = store.get(keyOf(namespace, name));
+    if (!gone) return false;
+    store.delete(keyOf(namespace, name));
+    for (const [otherKind, objects] of this.#stores)
+      for (const [key, object] of [...objects]) {
+        const owned = object.metadata?.ownerReferences?.some(
+          (o: { uid?: string }) => o.uid === gone.metadata?.uid,
+        );
+        const inNamespace = kind === "Namespace" && object.metadata?.namespace === name;
+        if ((owned || inNamespace) && objects.has(key))
+          this.removeObject(otherKind, object.metadata?.namespace, object.metadata!.name);
+      }
+    return true;
+  }
+
+  list<T extends StoredObject>(kind: string, labelSelector: Record<string, string | true> = {}): T[] {
+    return [...this.store(kind).values()]
+      .filter(o =>
+        Object.entries(labelSelector).every(([k, v]) =>
+          v === true ? o.metadata?.labels?.[k] !== undefined : o.metadata?.labels?.[k] === v,
+        ),
+      )
+      .map(o => structuredClone(o) as T);
+  }
+
+  #checkImmutable(kind: string, name: string, live: StoredObject, applied: StoredObject): void {
+    for (const field of IMMUTABLE[kind] ?? [])
+      if (JSON.stringify(live.spec?.[field]) !== JSON.stringify(applied.spec?.[field]))
+        throw new ApiError(422, `${kind}.apps "${name}" is invalid: spec.${field}: field is immutable`);
+  }
+}
+
+function specOf(object: StoredObject): unknown {
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
+}
