@@ -6,21 +6,26 @@ import { k8sSchemaProblems } from "./testing/k8s-schema";
 
 const built = join(__dirname, "../dist/pepr-module-peerpull.yaml");
 
-(existsSync(built) ? describe : describe.skip)(
-  "dist/pepr-module-peerpull.yaml (skipped until `pepr build`)",
-  () => {
-    const docs = parseAllDocuments(readFileSync(built, "utf8"))
+// CI builds the module before the tests (.ci/run), so there it must exist; locally it is skipped by name.
+const present = existsSync(built) || process.env.CI === "true";
+if (!present)
+  process.stdout.write("SKIPPED dist/pepr-module-peerpull.yaml checks: run `npx pepr build` first\n");
+
+(present ? describe : describe.skip)("dist/pepr-module-peerpull.yaml (skipped until `pepr build`)", () => {
+  let docs: Record<string, unknown>[] = [];
+  beforeAll(() => {
+    docs = parseAllDocuments(readFileSync(built, "utf8"))
       .map(d => d.toJSON())
       .filter(Boolean);
+  });
 
-    it("validates against the Kubernetes OpenAPI schemas, every document", () => {
-      expect(docs.length).toBeGreaterThan(5);
-      expect(docs.flatMap(k8sSchemaProblems)).toEqual([]);
-    });
+  it("validates against the Kubernetes OpenAPI schemas, every document", () => {
+    expect(docs.length).toBeGreaterThan(5);
+    expect(docs.flatMap(k8sSchemaProblems)).toEqual([]);
+  });
 
-    it("has no wildcard rule", () => {
-      const rules = docs.filter(d => d.kind === "ClusterRole" || d.kind === "Role").flatMap(d => d.rules);
-      expect(JSON.stringify(rules)).not.toContain('"*"');
-    });
-  },
-);
+  it("has no wildcard rule", () => {
+    const rules = docs.filter(d => d.kind === "ClusterRole" || d.kind === "Role").flatMap(d => d.rules);
+    expect(JSON.stringify(rules)).not.toContain('"*"');
+  });
+});
