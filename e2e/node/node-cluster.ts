@@ -5,7 +5,7 @@
  * 0.0.0.0:65001, so a node's containerd reaches its agent at 127.0.0.1:65001 as on a real node.
  * In mirror mode each agent gets `--containerd-hosts-dir` pointing at its node's containerd.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   launchAgent,
@@ -17,10 +17,14 @@ import {
 } from "../../hack/netns/cluster";
 import { httpIn, type NetnsNode } from "../../hack/netns/netns";
 import { startContainerd, type Containerd } from "../../hack/testenv/containerd";
+import { waitFor } from "../../hack/testenv/processes";
 import { parsePromText } from "../../hack/testenv/prom-text";
 import type { Credentials } from "../../hack/testenv/registry";
 
 export type AgentMode = "rewrite" | "mirror";
+
+/** The first line of every hosts.toml the agent owns (README "Mirror mode"). */
+export const MANAGED_MARKER = "# managed-by: peerpull-agent";
 
 export interface KubeNode {
   readonly index: number;
@@ -121,8 +125,17 @@ function kubeNode(
     containerd,
     agent: undefined,
     async startAgent() {
-      node.agent = await launchAgent(netns, ctx);
-      return node.agent;
+      const agent = await launchAgent(netns, ctx);
+      node.agent = agent;
+      if (opts.mode === "mirror") {
+        const file = join(containerd.hostsDir, opts.registryName, "hosts.toml");
+        await waitFor(
+          `${file} written by the agent`,
+          async () => ((await readFile(file, "utf8")).startsWith(MANAGED_MARKER) ? true : undefined),
+          { process: agent.process, timeoutMs: 20_000 },
+        );
+      }
+      return agent;
     },
     async stopAgent() {
       await node.agent?.process.stop();
