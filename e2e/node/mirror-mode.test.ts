@@ -13,7 +13,7 @@ import { MemoryCluster } from "../../capabilities/testing/memory-cluster";
 import { buildImage, type OciLayout } from "../../hack/testenv/oci-image";
 import { pullPodImages } from "./kubelet";
 import { MANAGED_MARKER, startNodeCluster, type KubeNode, type NodeCluster } from "./node-cluster";
-import { describeNodeSuite } from "./prerequisites";
+import { describeWith, NODE_NEEDS } from "../support/prerequisites";
 import { deployment, modulePipeline, podFromTemplate, type ModulePipeline } from "./workload";
 
 jest.setTimeout(120_000);
@@ -25,7 +25,8 @@ const OPT_IN = { "k8s.aliyun.com/image-accelerate-mode": "p2p" };
 const IMAGE = `${REGISTRY}/team/app:1`;
 const MiB = 1024 * 1024;
 
-describeNodeSuite(
+describeWith(
+  NODE_NEEDS,
   "mirror mode: kubelet path on 4 netns nodes (hosts.toml by the agent, CRI PullImage, fallback)",
   () => {
     let cluster: NodeCluster;

@@ -23,7 +23,7 @@ export async function startNetnsEnv(opts: { nodes: number; mbit: number }): Prom
   return {
     kind: "netns",
     notes: [
-      `${opts.nodes} network namespaces behind a bridge (${cluster.network.subnet}); each node's upload and the registry's shaped to ${opts.mbit} Mbit/s with tc tbf`,
+      `${opts.nodes} network namespaces (pp-${cluster.network.runId}-*) behind a bridge (${cluster.network.subnet}); each node's upload and the registry's shaped to ${opts.mbit} Mbit/s with tc tbf`,
       `real network stacks and links, but no added latency, and every node shares this machine's ${cpus().length} CPU cores and disk`,
     ],
     nodeCount: opts.nodes,
