@@ -34,24 +34,27 @@ async function main(argv: string[], session: Session): Promise<void> {
     process.exit(2);
   }
   const opts = parsed.options;
-  const { teardown, display } = session;
+  const { display } = session;
 
   const netnsProblem = opts.loopback ? "--loopback" : whyNoNetns();
   say(`peerpull demo: ${opts.nodes} nodes pull a ${opts.sizeMiB} MiB image over ${opts.mbit} Mbit/s links`);
-  const env = await step(`starting a registry, a tracker and ${opts.nodes} agents`, () =>
-    netnsProblem
-      ? startLoopbackEnv({ nodes: opts.nodes, mbit: opts.mbit, why: netnsProblem })
-      : startNetnsEnv({ nodes: opts.nodes, mbit: opts.mbit }),
+  const env = await session.step(`starting a registry, a tracker and ${opts.nodes} agents`, () =>
+    session.owns(
+      netnsProblem
+        ? startLoopbackEnv({ nodes: opts.nodes, mbit: opts.mbit, why: netnsProblem })
+        : startNetnsEnv({ nodes: opts.nodes, mbit: opts.mbit }),
+      started => started.stop(),
+    ),
   );
-  teardown.add(() => env.stop());
   for (const note of env.notes) say(`  ${note}`);
 
   const layers = layerSizes(opts.sizeMiB * MiB);
-  const layout = await step(
+  const layout = await session.step(
     `building a ${opts.sizeMiB} MiB image (${layers.length} layers) and pushing it`,
     async () => {
-      const built = await buildImage({ layers, seed: `peerpull-demo-${Date.now()}` });
-      teardown.add(() => built.remove());
+      const built = await session.owns(buildImage({ layers, seed: `peerpull-demo-${Date.now()}` }), b =>
+        b.remove(),
+      );
       await env.pushImage(built);
       return built;
     },
@@ -111,14 +114,6 @@ function faster(speedup: number): string {
   return speedup >= 1 ? `${speedup.toFixed(2)}x faster` : `${(1 / speedup).toFixed(2)}x slower`;
 }
 
-async function step<T>(what: string, work: () => Promise<T>): Promise<T> {
-  out.write(`${what} ... `);
-  const started = performance.now();
-  const result = await work();
-  say(`done (${seconds(performance.now() - started)})`);
-  return result;
-}
-
 /** Why the demo cannot use network namespaces here, or undefined when it can. */
 function whyNoNetns(): string | undefined {
   if (process.getuid?.() !== 0) return "not root";
@@ -146,6 +141,28 @@ class Session {
         `\n${signal}: stopped; everything the demo started is gone`,
       );
     process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  }
+
+  /**
+   * `starting` will need `stop` once it resolves; registered before it does, so a Ctrl-C in the
+   * middle of starting it still stops it (the teardown waits for the start to finish).
+   */
+  owns<T>(starting: Promise<T>, stop: (started: T) => Promise<void>): Promise<T> {
+    this.teardown.add(async () => {
+      const started = await starting.catch(() => undefined);
+      if (started !== undefined) await stop(started);
+    });
+    return starting;
+  }
+
+  /** "what ... done (1.2 s)"; once the demo is ending, never returns (nothing more starts). */
+  async step<T>(what: string, work: () => Promise<T>): Promise<T> {
+    out.write(`${what} ... `);
+    const started = performance.now();
+    const result = await work();
+    if (this.#ending) return new Promise<T>(() => undefined);
+    say(`done (${seconds(performance.now() - started)})`);
+    return result;
   }
 
   /** Stops the pulls and tears everything down, then exits with `code`. */
