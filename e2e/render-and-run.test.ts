@@ -49,7 +49,7 @@ type Manifest = any;
       // nodes 1-2 run agents; node 3 is the second tracker replica's pod
       network = await createNetwork({ nodes: 3 });
       dir = await tempDir("render-run");
-      registry = await startRegistryIn(network, dir);
+      registry = await startRegistryIn(network, dir, undefined);
       image = await buildImage({ layers: [3 * 1024 * 1024, 2 * 1024 * 1024] });
       await network.exec(
         network.registry.ns,

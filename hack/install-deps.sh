@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the real components the tests, the demo and the benches drive (DESIGN section 4):
 # docker-registry, skopeo, containerd (ctr, runc), iproute2 (ip, tc), prometheus (promtool), python3,
-# and make + g++ for the one native addon npm ci compiles (sockopt: the peer port's send-queue cap).
+# curl (HTTP from inside network namespaces, the demo's client), and make + g++ for the one native
+# addon npm ci compiles (sockopt: the peer port's send-queue cap).
 # Skips apt when every command is already present. Needs root for apt.
 set -euo pipefail
 
-required=(docker-registry skopeo containerd ctr runc ip tc prometheus promtool python3 make g++ tar gzip)
+required=(docker-registry skopeo containerd ctr runc ip tc prometheus promtool python3 curl make g++ tar gzip)
 missing=()
 for cmd in "${required[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
@@ -36,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 # htpasswd (apache2-utils) is a fallback for bcrypt lines where python3's crypt module is missing.
 apt-get install -y --no-install-recommends \
-  docker-registry skopeo containerd runc iproute2 prometheus python3 make g++ ca-certificates apache2-utils tar gzip
+  docker-registry skopeo containerd runc iproute2 prometheus python3 curl make g++ ca-certificates apache2-utils tar gzip
 for cmd in "${required[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || { echo "still missing after apt: $cmd" >&2; exit 1; }
 done

@@ -8,7 +8,15 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { countBlobGets, parseAccessLog, registryConfigLines, type BlobServed } from "../testenv/registry";
+import {
+  countBlobGets,
+  htpasswdLine,
+  parseAccessLog,
+  registryConfigLines,
+  type AccessLogEntry,
+  type BlobServed,
+  type Credentials,
+} from "../testenv/registry";
 import {
   removeDir,
   tempDir,
@@ -46,6 +54,8 @@ export interface AgentLaunchContext {
   network: NetnsNetwork;
   dir: string;
   registryHost: string;
+  /** The upstream name agents serve the registry as (default: registryHost). */
+  registryName: string;
   trackerUrl: string;
   tokenFile: string;
   args: string[];
@@ -64,6 +74,13 @@ export interface SwarmClusterOptions {
   /** Extra flags for the tracker. */
   trackerArgs?: string[];
   runId?: string;
+  /** htpasswd (Basic) auth on the origin registry. */
+  registryAuth?: Credentials;
+  /**
+   * The name agents serve the origin as (`--upstream NAME=http://IP:5000`), e.g. "registry.test":
+   * a host with a port cannot appear in a rewritten image name. Default: the registry's IP:port.
+   */
+  registryName?: string;
 }
 
 export interface SwarmCluster {
@@ -77,6 +94,7 @@ export interface SwarmCluster {
     logPath: string;
     process: ManagedProcess;
     blobGets(since?: number): Promise<Map<string, BlobServed>>;
+    accessLog(since?: number): Promise<AccessLogEntry[]>;
     mark(): Promise<number>;
   };
   tracker: { url: string; logPath: string; process: ManagedProcess };
@@ -86,7 +104,7 @@ export interface SwarmCluster {
     layout: Pick<OciLayout, "dir" | "tag">,
     repo: string,
     tag: string,
-    opts?: { format?: "v2s2" },
+    opts?: { format?: "v2s2"; creds?: Credentials },
   ): Promise<void>;
   stop(): Promise<void>;
 }
@@ -108,7 +126,7 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
     const token = randomBytes(24).toString("hex");
     const tokenFile = join(dir, "peer-token");
     await writeFile(tokenFile, token + "\n", { mode: 0o600 });
-    const registry = await startRegistryIn(network, dir);
+    const registry = await startRegistryIn(network, dir, opts.registryAuth);
     const tracker = await startTrackerIn(network, dir, tokenFile, opts.trackerArgs ?? []);
     const launcher =
       typeof opts.agents === "function" ? opts.agents : opts.agents === false ? undefined : launchAgent;
@@ -116,6 +134,7 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
       network,
       dir,
       registryHost: registry.host,
+      registryName: opts.registryName ?? registry.host,
       trackerUrl: tracker.url,
       tokenFile,
       args: opts.agentArgs ?? [],
@@ -124,6 +143,7 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
     const pushImage: SwarmCluster["pushImage"] = async (layout, repo, tag, pushOpts = {}) => {
       const args = ["copy", "--retry-times", "0", "--dest-tls-verify=false"];
       if (pushOpts.format === "v2s2") args.push("--format", "v2s2");
+      if (pushOpts.creds) args.push("--dest-creds", `${pushOpts.creds.user}:${pushOpts.creds.password}`);
       args.push(`oci:${layout.dir}:${layout.tag}`, `docker://${registry.host}/${repo}:${tag}`);
       await network.exec(network.registry.ns, "skopeo", args, { timeoutMs: 120_000 });
     };
@@ -134,10 +154,19 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
   }
 }
 
-export async function startRegistryIn(network: NetnsNetwork, dir: string): Promise<SwarmCluster["registry"]> {
+export async function startRegistryIn(
+  network: NetnsNetwork,
+  dir: string,
+  auth: Credentials | undefined,
+): Promise<SwarmCluster["registry"]> {
   const root = join(dir, "registry");
   const host = `${network.registry.ip}:${REGISTRY_PORT}`;
   const config = registryConfigLines(root, host);
+  if (auth) {
+    const htpasswd = join(dir, "htpasswd");
+    await writeFile(htpasswd, (await htpasswdLine(auth.user, auth.password)) + "\n");
+    config.push("auth:", "  htpasswd:", "    realm: peerpull-netns", `    path: ${htpasswd}`);
+  }
   const configPath = join(dir, "registry.yml");
   await writeFile(configPath, config.join("\n") + "\n");
   const logPath = logIn(dir, "registry");
@@ -149,18 +178,21 @@ export async function startRegistryIn(network: NetnsNetwork, dir: string): Promi
   });
   await waitForLogLine(logPath, /listening on/, { process: proc, timeoutMs: 15_000 });
   const url = `http://${host}`;
-  await waitForHttpIn(network, network.registry.ns, `${url}/v2/`, { statuses: [200], process: proc });
+  const ready = auth ? [401] : [200];
+  await waitForHttpIn(network, network.registry.ns, `${url}/v2/`, { statuses: ready, process: proc });
   const settle = () => waitForLogSettled(logPath);
+  const accessLog = async (since = 0) => {
+    await settle();
+    return parseAccessLog((await readFile(logPath)).subarray(since).toString("utf8"));
+  };
   return {
     host,
     url,
     logPath,
     process: proc,
     mark: settle,
-    async blobGets(since = 0) {
-      await settle();
-      return countBlobGets(parseAccessLog((await readFile(logPath)).subarray(since).toString("utf8")));
-    },
+    accessLog,
+    blobGets: async since => countBlobGets(await accessLog(since)),
   };
 }
 
@@ -205,7 +237,7 @@ export const launchAgent: AgentLauncher = async (node, ctx) => {
     "--peer-listen",
     `${node.ip}:${PEER_PORT}`,
     "--upstream",
-    `${ctx.registryHost}=http://${ctx.registryHost}`,
+    `${ctx.registryName}=http://${ctx.registryHost}`,
     "--cache-dir",
     cacheDir,
     "--tracker",
