@@ -113,7 +113,7 @@ describe("Pod CREATE through Pepr's mutate processor", () => {
         blockOwnerDeletion: false,
       },
     ]);
-    expect(decodeDockerConfig(derived)).toEqual({ auths: { [`${ENDPOINT}/registry.example.com`]: CRED } });
+    expect(decodeDockerConfig(derived)).toEqual({ auths: { [`${ENDPOINT}/registry.example.com/`]: CRED } });
     expect(await counts()).toEqual({ "mutated/rewritten": 1 });
   });
 

@@ -79,7 +79,7 @@ describe("deriveSecret", () => {
     });
     expect(derived.type).toBe("kubernetes.io/dockerconfigjson");
     expect(decodeDockerConfig(derived)).toEqual({
-      auths: { "127.0.0.1:65001/docker.io": CRED, "127.0.0.1:65001/quay.io/org": basicAuth("q", "r") },
+      auths: { "127.0.0.1:65001/docker.io/": CRED, "127.0.0.1:65001/quay.io/org": basicAuth("q", "r") },
     });
   });
 

@@ -59,8 +59,8 @@ export function credentialFor(
 
 /**
  * The derived secret for `original`: every credential it holds for an accelerated registry, keyed
- * `127.0.0.1:<port>/<registry>[/<path>]` so kubelet's path-prefix matching selects it for rewritten
- * images. Undefined when the original holds nothing for an accelerated registry.
+ * `127.0.0.1:<port>/<registry>/[<path>]` so kubelet's path-prefix matching selects it for rewritten
+ * images of that registry only. Undefined when the original holds nothing for an accelerated registry.
  */
 export function deriveSecret(
   original: V1Secret,
@@ -74,7 +74,9 @@ export function deriveSecret(
   const auths: Record<string, AuthEntry> = {};
   for (const cred of readCredentials(original)) {
     if (!accelerated.has(cred.registry)) continue;
-    auths[`127.0.0.1:${port}/${cred.registry}${cred.path ? "/" + cred.path : ""}`] = cred.entry;
+    // The slash after the registry matters: kubelet matches paths as plain string prefixes, so
+    // `127.0.0.1:65001/registry.test` would also hand these credentials to `registry.testing`.
+    auths[`127.0.0.1:${port}/${cred.registry}/${cred.path}`] = cred.entry;
   }
   if (Object.keys(auths).length === 0) return undefined;
   const uid = original.metadata?.uid;

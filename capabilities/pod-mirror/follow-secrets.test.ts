@@ -22,7 +22,7 @@ describe("derived secrets follow their originals", () => {
     });
     expect(await followSecret(changed, false, cluster)).toBe("updated");
     expect(decodeDockerConfig(cluster.secrets.get("shop/acr-credential-regcred-p2p")!)).toEqual({
-      auths: { "127.0.0.1:65001/registry.example.com": basicAuth("new", "pw2") },
+      auths: { "127.0.0.1:65001/registry.example.com/": basicAuth("new", "pw2") },
     });
     expect(await followSecret(changed, false, cluster)).toBe("none");
   });

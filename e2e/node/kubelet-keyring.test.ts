@@ -1,4 +1,5 @@
 import { V1Secret } from "@kubernetes/client-node";
+import { deriveSecret } from "../../capabilities/pod-mirror/docker-config";
 import { credentialsFor, keyFor, keyMatches, keyringFromSecrets, KeyringError } from "./kubelet-keyring";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
@@ -24,6 +25,11 @@ describe("keyFor (a dockercfg location as kubelet indexes it)", () => {
       name: "node-local endpoint with a registry path",
       location: "127.0.0.1:65001/registry.test",
       key: "127.0.0.1:65001/registry.test",
+    },
+    {
+      name: "node-local endpoint with a registry path and its slash (what the module writes)",
+      location: "127.0.0.1:65001/registry.test/",
+      key: "127.0.0.1:65001/registry.test/",
     },
     { name: "empty", location: "", key: undefined },
   ];
@@ -76,7 +82,7 @@ describe("keyMatches (kubelet's urlsMatch)", () => {
 describe("credentialsFor (what kubelet passes to PullImage, in order)", () => {
   const original = jsonSecret("regcred", { "registry.test": entry("orig") });
   const derived = jsonSecret("acr-credential-regcred-p2p", {
-    "127.0.0.1:65001/registry.test": entry("derived"),
+    "127.0.0.1:65001/registry.test/": entry("derived"),
   });
   const scoped = jsonSecret("team", {
     "127.0.0.1:65001/registry.test/team/app": entry("app"),
@@ -142,12 +148,21 @@ describe("credentialsFor (what kubelet passes to PullImage, in order)", () => {
     expect(credentialsFor(keyringFromSecrets(secrets), image).map(c => c.username)).toEqual(users);
   });
 
+  it("a derived secret the module writes never matches another registry whose name it prefixes", () => {
+    const written = deriveSecret(original, 65001, new Set(["registry.test", "registry.testing"]))!;
+    const keyring = keyringFromSecrets([written]);
+    expect(credentialsFor(keyring, "127.0.0.1:65001/registry.test/app:1").map(c => c.username)).toEqual([
+      "orig",
+    ]);
+    expect(credentialsFor(keyring, "127.0.0.1:65001/registry.testing/app:1")).toEqual([]);
+  });
+
   it("passes the password through", () => {
     const [cred] = credentialsFor(keyringFromSecrets([derived]), "127.0.0.1:65001/registry.test/a:1");
     expect(cred).toEqual({
       username: "derived",
       password: "derived-pw",
-      key: "127.0.0.1:65001/registry.test",
+      key: "127.0.0.1:65001/registry.test/",
     });
   });
 });

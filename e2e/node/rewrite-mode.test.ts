@@ -95,7 +95,7 @@ describeWith(
         expect(pull.errors).toEqual([]);
         expect(pull.imageRef).toBe(layout.config.digest);
         // kubelet's keyring chose the derived secret (the original's key cannot match 127.0.0.1:65001)
-        expect(pull.triedKeys).toEqual([`${ENDPOINT}/${REGISTRY}`]);
+        expect(pull.triedKeys).toEqual([`${ENDPOINT}/${REGISTRY}/`]);
       }
       for (const node of cluster.nodes) expect(await layersOn(node)).toBe(layout.layers.length);
 
@@ -154,7 +154,7 @@ describeWith(
       await node.containerd.forgetAll("k8s.io");
       const servedBefore = await node.agentMetric("peerpull_blob_bytes_total");
       const [pull] = await pullPodImages(pod, api, node.containerd);
-      expect(pull.triedKeys).toEqual([`${ENDPOINT}/${REGISTRY}`]);
+      expect(pull.triedKeys).toEqual([`${ENDPOINT}/${REGISTRY}/`]);
       expect(pull.imageRef).toBeUndefined();
       expect(pull.errors.join("\n")).toMatch(/401 Unauthorized|403 Forbidden/);
       expect(await node.agentMetric("peerpull_blob_bytes_total")).toBe(servedBefore);
