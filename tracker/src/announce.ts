@@ -109,9 +109,10 @@ function markProgress(
 ): void {
   swarm.leases = swarm.leases.map(lease => {
     if (lease.holder !== holder) return lease;
+    let fresh = 0;
     for (let i = lease.start; i < lease.end; i++)
-      if (hasPiece(have, i) && !(before && hasPiece(before, i))) return { ...lease, lastProgressAt: now };
-    return lease;
+      if (hasPiece(have, i) && !(before && hasPiece(before, i))) fresh++;
+    return fresh === 0 ? lease : { ...lease, lastProgressAt: now, fetched: lease.fetched + fresh };
   });
 }
 

@@ -34,7 +34,8 @@ const lease = (
   end: number,
   lastProgressAt = 0,
   fetchEnd = Math.min(end, start + 2),
-): Lease => ({ holder, start, end, fetchEnd, grantedAt: 0, lastProgressAt });
+  fetched = 0,
+): Lease => ({ holder, start, end, fetchEnd, grantedAt: 0, lastProgressAt, fetched });
 const heldSet =
   (...indices: number[]) =>
   (i: number) =>
@@ -172,6 +173,16 @@ describe("decideLeases: the fetch commitment (fetchEnd)", () => {
       name: "a holder alone in the swarm is committed its whole lease (one long stream)",
       input: { members: new Set(["a"]), leases: [lease("a", 0, 10)], isHeld: heldSet(0) },
       fetchEnd: 10,
+    },
+    {
+      name: "a fast holder is committed about a second of its own throughput ahead",
+      input: { now: 2_000, leases: [lease("a", 0, 100, 2_000, 2, 40)], isHeld: i => i < 40 },
+      fetchEnd: 60, // 40 pieces in 2 s: 20 ahead of piece 40
+    },
+    {
+      name: "a slow holder keeps the two-piece window",
+      input: { now: 10_000, leases: [lease("a", 0, 100, 10_000, 2, 3)], isHeld: i => i < 3 },
+      fetchEnd: 5,
     },
     {
       name: "the commitment never shrinks",

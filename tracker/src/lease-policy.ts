@@ -10,14 +10,23 @@
  * Fetch commitment: a holder may ask the origin only for pieces below its lease's `fetchEnd`, and a
  * split never cuts below it, so no piece a holder has requested is ever handed to another member
  * (each byte leaves the origin once, whatever is in flight). A fresh lease commits FETCH_AHEAD
- * pieces; each announce of the holder moves `fetchEnd` to FETCH_AHEAD past its first unheld piece,
- * or to the lease end when the holder is alone in the swarm: a lone member then streams the rest of
+ * pieces; each announce of the holder moves `fetchEnd` to FETCH_AHEAD (or about a second of its own
+ * origin throughput, if more) past its first unheld piece, or to the lease end when the holder is
+ * alone in the swarm: a lone member then streams the rest of
  * its lease in one request. The first grant of a new swarm is not the whole lease even though the
  * member is alone, because in a herd the others arrive a moment later and need something to split.
  */
 
-/** Pieces past the first unheld one a holder may have requested (two Range requests in flight). */
+/** Pieces past the first unheld one a holder may always request (two Range requests in flight). */
 export const FETCH_AHEAD = 2;
+/**
+ * Beyond FETCH_AHEAD, a holder is committed about this long of its own origin throughput ahead, so
+ * a fast origin is streamed rather than paced by announce round trips; a slow one (a herd on a
+ * shared link) keeps the small window and the lease stays splittable.
+ */
+const COMMIT_AHEAD_MS = 1_000;
+/** Throughput is measured over at least this long, so one quick first piece does not count as a rate. */
+const MIN_RATE_WINDOW_MS = 250;
 /** A split gives the taker at least this many pieces. */
 const MIN_TAKEN = 2;
 /**
@@ -36,6 +45,8 @@ export interface Lease {
   fetchEnd: number;
   grantedAt: number;
   lastProgressAt: number;
+  /** Pieces of this lease the holder has reported since the grant (its origin throughput). */
+  fetched: number;
 }
 
 export interface LeaseInput {
@@ -120,7 +131,9 @@ function extendFetch(lease: Lease, input: LeaseInput): Lease {
   const alone = input.members.size === 1 && input.members.has(lease.holder);
   let firstUnheld = lease.start;
   while (firstUnheld < lease.end && input.isHeld(firstUnheld)) firstUnheld++;
-  const wanted = alone ? lease.end : Math.min(lease.end, firstUnheld + FETCH_AHEAD);
+  const elapsed = Math.max(MIN_RATE_WINDOW_MS, input.now - lease.grantedAt);
+  const ahead = Math.max(FETCH_AHEAD, Math.ceil((lease.fetched * COMMIT_AHEAD_MS) / elapsed));
+  const wanted = alone ? lease.end : Math.min(lease.end, firstUnheld + ahead);
   return wanted > lease.fetchEnd ? { ...lease, fetchEnd: wanted } : lease;
 }
 
@@ -132,6 +145,7 @@ function newLease(input: LeaseInput, start: number, end: number): Lease {
     fetchEnd: Math.min(end, start + FETCH_AHEAD),
     grantedAt: input.now,
     lastProgressAt: input.now,
+    fetched: 0,
   };
 }
 

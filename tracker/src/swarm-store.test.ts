@@ -16,7 +16,9 @@ describe("SwarmStore", () => {
     const swarm = store.ensure(DIGEST, 1000, 100);
     store.upsertMember(swarm, member("a", 0));
     store.upsertMember(swarm, member("b", 500));
-    swarm.leases = [{ holder: "a", start: 0, end: 10, fetchEnd: 2, grantedAt: 0, lastProgressAt: 0 }];
+    swarm.leases = [
+      { holder: "a", start: 0, end: 10, fetchEnd: 2, grantedAt: 0, lastProgressAt: 0, fetched: 0 },
+    ];
     expect(store.counts()).toMatchObject({ swarms: 1, peers: 2, leases: 1 });
     expect(store.sweep(999)).toEqual({ peers: 0, swarms: 0 });
     expect(store.sweep(1000)).toEqual({ peers: 1, swarms: 0 });
