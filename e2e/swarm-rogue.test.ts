@@ -1,7 +1,7 @@
 /**
- * A rogue swarm member (it has the peer token) reports false piece hashes for a blob and serves
- * pieces that match them. Every piece then passes its piece check, so only the whole-blob digest
- * can catch it: the first pull must fail without a corrupt blob reaching the cache, and the agent
+ * A rogue swarm member (it has the peer token) reports false piece hashes for a blob as a seeder,
+ * gets them signed, and serves pieces that match them with those proofs. Every piece then passes
+ * its piece check, so only the whole-blob digest can catch it: the first pull must fail without a corrupt blob reaching the cache, and the agent
  * must then fetch that digest from the origin. Real registry, real tracker, real agent; the rogue is
  * this test speaking the tracker and peer APIs.
  */
@@ -63,10 +63,22 @@ async function startRogue(digest: string, size: number): Promise<Server> {
     const span = pieceSpan(i, size, PIECE);
     return forged.subarray(span.start, span.end + 1);
   };
+  // The tracker signs the rogue's false hashes (a seeder may report a blob's first hashes), so the
+  // rogue can serve forged pieces with proofs that verify.
+  let proofs: Record<number, string> = {};
+  let trackerKey = "";
   const server = createServer((req, res) => {
     const match = /\/pieces\/(\d+)$/.exec(req.url ?? "");
     if (req.headers.authorization !== `Bearer ${TOKEN}` || !match) return res.writeHead(404).end();
-    res.writeHead(200, { "content-length": pieceOf(Number(match[1])).length }).end(pieceOf(Number(match[1])));
+    const index = Number(match[1]);
+    res
+      .writeHead(200, {
+        "content-length": pieceOf(index).length,
+        "x-peerpull-piece-hash": sha256Hex(pieceOf(index)),
+        "x-peerpull-piece-proof": proofs[index],
+        "x-peerpull-tracker-key": trackerKey,
+      })
+      .end(pieceOf(index));
   });
   server.listen(0, "127.0.0.1");
   await new Promise(resolve => server.once("listening", resolve));
@@ -90,6 +102,8 @@ async function startRogue(digest: string, size: number): Promise<Server> {
     }),
   });
   expect(res.status).toBe(200);
+  ({ proofs, trackerKey } = (await res.json()) as { proofs: Record<number, string>; trackerKey: string });
+  expect(Object.keys(proofs)).toHaveLength(count);
   return server;
 }
 

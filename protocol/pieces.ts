@@ -102,6 +102,8 @@ export function verifyPiece(
 /** A fixed-length set of piece indexes, one bit each. */
 export class Bitfield {
   readonly bytes: Uint8Array;
+  /** Pieces set, kept current by set/clear so count() and isComplete() cost nothing. */
+  private ones = 0;
 
   constructor(
     readonly pieceCount: number,
@@ -117,6 +119,7 @@ export class Bitfield {
     this.bytes = bytes ? Uint8Array.from(bytes) : new Uint8Array(length);
     if (bytes && this.hasSpareBits())
       throw new PieceArgumentError(`bits beyond piece ${pieceCount - 1} are set`);
+    if (bytes) for (const byte of this.bytes) this.ones += bitsIn(byte);
   }
 
   static decode(base64: string, pieceCount: number): Bitfield {
@@ -141,23 +144,28 @@ export class Bitfield {
   }
 
   set(index: number): void {
-    this.check(index);
+    if (this.has(index)) return;
     this.bytes[index >> 3] |= 0x80 >> (index & 7);
+    this.ones++;
   }
 
   clear(index: number): void {
-    this.check(index);
+    if (!this.has(index)) return;
     this.bytes[index >> 3] &= ~(0x80 >> (index & 7));
+    this.ones--;
+  }
+
+  clearAll(): void {
+    this.bytes.fill(0);
+    this.ones = 0;
   }
 
   count(): number {
-    let count = 0;
-    for (let i = 0; i < this.pieceCount; i++) if (this.has(i)) count++;
-    return count;
+    return this.ones;
   }
 
   isComplete(): boolean {
-    return this.count() === this.pieceCount;
+    return this.ones === this.pieceCount;
   }
 
   /** Pieces 0..n-1 are all present: how many bytes from the start can be served in order. */
@@ -186,4 +194,10 @@ export class Bitfield {
     const spare = this.bytes.length * 8 - this.pieceCount;
     return spare > 0 && (this.bytes[this.bytes.length - 1] & ((1 << spare) - 1)) !== 0;
   }
+}
+
+function bitsIn(byte: number): number {
+  let count = 0;
+  for (let b = byte & 0xff; b; b &= b - 1) count++;
+  return count;
 }

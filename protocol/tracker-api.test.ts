@@ -160,12 +160,22 @@ describe("other decoders", () => {
       pieceSize: 100,
       pieceCount: 10,
       peers: [{ peerId: "n2", address: "10.0.0.2:65002", have: "/8A=", complete: true }],
-      pieceHashes: { "3": HASH },
+      swarmCopies: 8,
+      proofs: { "3": Buffer.alloc(64, 7).toString("base64") },
+      trackerKey: Buffer.alloc(32, 1).toString("base64"),
       leases: [{ start: 0, end: 10, fetchEnd: 2 }],
       leaseTimeoutMs: 15000,
       announceIntervalMs: 10000,
+      downloadIntervalMs: 1000,
     };
-    expect(decodeAnnounceResponse(response)).toEqual({ ...response, pieceHashes: { 3: HASH } });
+    expect(decodeAnnounceResponse(response)).toEqual({ ...response, proofs: { 3: response.proofs["3"] } });
+    expect(reason(() => decodeAnnounceResponse({ ...response, proofs: { "3": "short" } }))).toMatch(
+      /^proofs\.3:/,
+    );
+    expect(
+      reason(() => decodeAnnounceResponse({ ...response, proofs: { "10": response.proofs["3"] } })),
+    ).toMatch(/^proofs\.10:/);
+    expect(reason(() => decodeAnnounceResponse({ ...response, trackerKey: "AAAA" }))).toMatch(/^trackerKey:/);
     expect(
       reason(() => decodeAnnounceResponse({ ...response, leases: [{ start: 5, end: 11, fetchEnd: 6 }] })),
     ).toMatch(/^leases\[0\]\.end: must be between 6 and 10/);

@@ -9,6 +9,7 @@
  * byte 0 (BitTorrent order); spare bits in the last byte must be zero. Piece ranges are
  * `{ start, end }` with `end` exclusive.
  */
+import { PROOF_SIGNATURE_BYTES } from "./piece-proof";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_PIECES = 100_000;
@@ -40,7 +41,11 @@ export interface AnnounceRequest {
   address: string;
   /** base64 bitfield of verified pieces held. */
   have: string;
-  /** Hashes this peer knows (it fetched the piece from the origin, or verified it), index -> sha256 hex. */
+  /**
+   * index -> sha256 hex of pieces this peer fetched from the origin and has no proof of yet, or of
+   * every piece it holds when it needs proofs again (a seeder after a restart, or a new tracker key).
+   * The tracker signs those it accepts and answers with the proofs.
+   */
   pieceHashes: Record<number, string>;
   /** The whole blob is held and digest-verified (a seeder). */
   complete: boolean;
@@ -61,8 +66,17 @@ export interface AnnounceResponse {
   /** The swarm's piece size; when it differs from the request's, nothing was recorded: re-announce with it. */
   pieceSize: number;
   pieceCount: number;
+  /** A bounded sample of other members, rotating from answer to answer, useful to the requester. */
   peers: PeerInfo[];
-  pieceHashes: Record<number, string>;
+  /** Every copy of every piece the swarm's members hold: it grows while the swarm makes progress. */
+  swarmCopies: number;
+  /**
+   * index -> base64 Ed25519 signature (protocol/piece-proof.ts) for each hash of the request the
+   * swarm holds for that piece: the proofs the requester serves with those pieces.
+   */
+  proofs: Record<number, string>;
+  /** base64 of the tracker's raw 32-byte Ed25519 public key, which verifies every proof. */
+  trackerKey: string;
   /**
    * Origin leases held by the requester now (empty when none). Fetch them from the origin in order,
    * never past `fetchEnd`.
@@ -70,7 +84,13 @@ export interface AnnounceResponse {
   leases: LeaseRange[];
   /** A lease is lost when its holder reports no new piece for this long. */
   leaseTimeoutMs: number;
+  /** How often a seeder re-announces (heartbeat). */
   announceIntervalMs: number;
+  /**
+   * How often a member still downloading announces at least (a lease holder also announces after
+   * each origin piece). The tracker stretches it as its load grows.
+   */
+  downloadIntervalMs: number;
 }
 
 export interface LeaveRequest {
@@ -207,6 +227,30 @@ function pieceHashes(value: unknown, pieceCount: number, field: string): Record<
   return out;
 }
 
+function proofSignatures(value: unknown, pieceCount: number): Record<number, string> {
+  const obj = asObject(value, "proofs");
+  const out: Record<number, string> = {};
+  for (const [key, signature] of Object.entries(obj)) {
+    const index = Number(key);
+    if (!/^\d+$/.test(key) || index >= pieceCount)
+      bad(`proofs.${key}: expected a piece index below ${pieceCount}`);
+    if (typeof signature !== "string" || Buffer.from(signature, "base64").length !== PROOF_SIGNATURE_BYTES)
+      bad(`proofs.${key}: expected base64 of a ${PROOF_SIGNATURE_BYTES}-byte signature`);
+    out[index] = signature;
+  }
+  return out;
+}
+
+function trackerKey(value: unknown): string {
+  if (
+    typeof value !== "string" ||
+    Buffer.from(value, "base64").length !== 32 ||
+    Buffer.from(value, "base64").toString("base64") !== value
+  )
+    bad("trackerKey: expected base64 of a 32-byte Ed25519 public key");
+  return value;
+}
+
 function leaseRanges(value: unknown, pieceCount: number, field: string): LeaseRange[] {
   if (!Array.isArray(value)) bad(`${field}: expected an array`);
   if (value.length > MAX_LEASE_RANGES) bad(`${field}: at most ${MAX_LEASE_RANGES} ranges`);
@@ -292,10 +336,13 @@ export function decodeAnnounceResponse(value: unknown): AnnounceResponse {
     pieceSize,
     pieceCount,
     peers,
-    pieceHashes: pieceHashes(obj.pieceHashes, pieceCount, "pieceHashes"),
+    swarmCopies: int(obj.swarmCopies, "swarmCopies", 0, Number.MAX_SAFE_INTEGER),
+    proofs: proofSignatures(obj.proofs, pieceCount),
+    trackerKey: trackerKey(obj.trackerKey),
     leases: leaseRanges(obj.leases, pieceCount, "leases"),
     leaseTimeoutMs: int(obj.leaseTimeoutMs, "leaseTimeoutMs", 1, 86_400_000),
     announceIntervalMs: int(obj.announceIntervalMs, "announceIntervalMs", 1, 86_400_000),
+    downloadIntervalMs: int(obj.downloadIntervalMs, "downloadIntervalMs", 1, 86_400_000),
   };
 }
 

@@ -1,7 +1,11 @@
 /**
- * One announce: record the member, its hashes and its progress, decide its origin lease, and build
- * the response. Sequencing over the store and the pure lease policy; the only clock is `now`.
+ * One announce: record the member, sign the piece hashes it may report, decide its origin lease,
+ * and build the response (a bounded peer sample, its proofs, its lease). Sequencing over the store
+ * and the pure lease policy; the only clock is `now`. Its cost grows with the blob's piece count and
+ * the sample size, not with the number of members.
  */
+import { choosePieceSize, DEFAULT_PIECE_SIZE } from "../../protocol/pieces";
+import { proofPayload } from "../../protocol/piece-proof";
 import {
   AnnounceRequest,
   AnnounceResponse,
@@ -10,18 +14,27 @@ import {
   decodeBitfield,
   encodeBitfield,
 } from "../../protocol/tracker-api";
-import { choosePieceSize, DEFAULT_PIECE_SIZE } from "../../protocol/pieces";
-import { countOnlyIn, hasPiece } from "./bitfield";
+import { hasPiece } from "./bitfield";
 import { LeaseEvent, decideLeases } from "./lease-policy";
 import type { Member, Swarm, SwarmStore } from "./swarm-store";
 
 export interface AnnounceOptions {
   leaseTimeoutMs: number;
   maxOriginStreams: number;
+  /** Heartbeat of members that hold the whole blob (seeders). */
   announceIntervalMs: number;
+  /** Peers in each answer's sample. */
   maxPeers: number;
+  /** Announces per second the tracker aims to receive from downloading members (it stretches their interval). */
+  maxAnnounceRate?: number;
   /** The protocol's smallest piece (DEFAULT_PIECE_SIZE); tests use small ones. */
   minPieceSize?: number;
+}
+
+/** Signs proof payloads with the tracker's key; `publicKey` is its wire form. */
+export interface ProofSigner {
+  readonly publicKey: string;
+  sign(payload: Buffer): Buffer;
 }
 
 export interface AnnounceResult {
@@ -31,6 +44,11 @@ export interface AnnounceResult {
   newSwarm: boolean;
 }
 
+/** A member still downloading announces about this often when the tracker is not loaded. */
+export const MIN_DOWNLOAD_INTERVAL_MS = 1_000;
+const MAX_DOWNLOAD_INTERVAL_MS = 30_000;
+export const DEFAULT_MAX_ANNOUNCE_RATE = 2_000;
+
 /**
  * `source` is the address the request came from: a peer id is bound to it (swarm-store.ts).
  * The piece size is a function of the blob size (protocol/pieces.ts), never a member's choice.
@@ -39,6 +57,7 @@ export function announce(
   store: SwarmStore,
   request: AnnounceRequest,
   options: AnnounceOptions,
+  signer: ProofSigner,
   now: number,
   source = "local",
 ): AnnounceResult {
@@ -49,7 +68,11 @@ export function announce(
   const pieceSize = choosePieceSize(request.size, options.minPieceSize ?? DEFAULT_PIECE_SIZE);
   // A different piece size: record nothing and say the right one, so the peer re-announces with it.
   if (request.pieceSize !== pieceSize)
-    return { response: pieceSizeOnly(request.size, pieceSize, options), leaseEvents: [], newSwarm: false };
+    return {
+      response: pieceSizeOnly(request.size, pieceSize, store, options, signer),
+      leaseEvents: [],
+      newSwarm: false,
+    };
   const newSwarm = store.get(request.digest) === undefined;
   const swarm = store.ensure(request.digest, request.size, pieceSize);
   if (swarm.size !== request.size)
@@ -70,33 +93,66 @@ export function announce(
     store.discardIfEmpty(swarm);
     throw err;
   }
-  store.recordHashes(swarm, request.pieceHashes);
+  const member = swarm.members.get(request.peerId)!;
+  const proofs = acceptHashes(swarm, member, request.pieceHashes, signer);
   markProgress(swarm, request.peerId, before, have, now);
 
-  const held = store.held(swarm);
   const decision = decideLeases({
     pieceCount: swarm.pieceCount,
-    isHeld: index => hasPiece(held, index),
+    isHeld: index => store.isHeld(swarm, index),
     leases: swarm.leases,
-    members: new Set(swarm.members.keys()),
+    members: swarm.members,
     requester: request.peerId,
     eligible: request.wantLease && !request.releaseLease && !request.complete,
     now,
     leaseTimeoutMs: options.leaseTimeoutMs,
     maxOriginStreams: options.maxOriginStreams,
-    requesterUnshared: countOnlyIn(
-      have,
-      [...swarm.members.values()].filter(m => m.peerId !== request.peerId).map(m => m.have),
-    ),
+    requesterUnshared: store.onlyHeldBy(swarm, member),
   });
   swarm.leases = decision.leases;
   const granted = decision.granted;
   const leases = granted ? [{ start: granted.start, end: granted.end, fetchEnd: granted.fetchEnd }] : [];
   return {
-    response: respond(swarm, request, leases, options),
+    response: {
+      pieceSize: swarm.pieceSize,
+      pieceCount: swarm.pieceCount,
+      peers: samplePeers(swarm, member, options.maxPeers).map(toPeerInfo),
+      swarmCopies: swarm.copies,
+      proofs,
+      trackerKey: signer.publicKey,
+      leases,
+      ...intervals(store, options),
+    },
     leaseEvents: decision.events.map(e => e.event),
     newSwarm,
   };
+}
+
+/**
+ * Signs and returns proofs for the request's hashes of pieces it holds. While a lease covers a
+ * piece, its first hash is taken only from the lease holder (who fetched it from the origin) or a
+ * seeder (who verified the whole blob), so no member can race a false hash in ahead of the holder;
+ * a piece no lease covers (after a tracker restart, say) takes the first report. A hash equal to
+ * the recorded one gets its proof; any other gets nothing.
+ */
+function acceptHashes(
+  swarm: Swarm,
+  member: Member,
+  hashes: Record<number, string>,
+  signer: ProofSigner,
+): Record<number, string> {
+  const out: Record<number, string> = {};
+  const sign = (index: number, hashHex: string) =>
+    signer.sign(proofPayload(swarm.digest, swarm.pieceSize, index, hashHex));
+  for (const [key, hashHex] of Object.entries(hashes)) {
+    const index = Number(key);
+    if (!hasPiece(member.have, index)) continue;
+    const lease = swarm.leases.find(l => index >= l.start && index < l.end);
+    const mayFirstReport = member.complete || !lease || lease.holder === member.peerId;
+    if (!mayFirstReport && !swarm.proofs.isKnown(index)) continue;
+    if (swarm.proofs.record(index, hashHex, sign) !== "conflict") out[index] = swarm.proofs.signature(index)!;
+  }
+  return out;
 }
 
 /** Progress is a new piece inside the holder's own lease; pieces it got from peers elsewhere do not count. */
@@ -116,49 +172,75 @@ function markProgress(
   });
 }
 
-function respond(
-  swarm: Swarm,
-  request: AnnounceRequest,
-  leases: AnnounceResponse["leases"],
-  options: AnnounceOptions,
-): AnnounceResponse {
+/**
+ * Up to `limit` other members that can give the requester something (a seeder, or a member holding
+ * a piece it lacks), walking the swarm from where the last sample stopped, so successive answers
+ * show different members and the work per answer is bounded whatever the swarm's size.
+ */
+export function samplePeers(swarm: Swarm, requester: Member, limit: number): Member[] {
+  const out: Member[] = [];
+  const n = swarm.order.length;
+  const maxScan = Math.min(n, limit * 4 + 8);
+  let at = n === 0 ? 0 : swarm.sampleCursor % n;
+  for (let scanned = 0; scanned < maxScan && out.length < limit; scanned++) {
+    const member = swarm.members.get(swarm.order[at])!;
+    at = (at + 1) % n;
+    if (member.peerId !== requester.peerId && (member.complete || holdsMissing(member.have, requester.have)))
+      out.push(member);
+  }
+  swarm.sampleCursor = at;
+  return out;
+}
+
+function holdsMissing(theirs: Uint8Array, mine: Uint8Array): boolean {
+  for (let b = 0; b < theirs.length; b++) if (theirs[b] & ~mine[b]) return true;
+  return false;
+}
+
+function toPeerInfo(member: Member): PeerInfo {
   return {
-    pieceSize: swarm.pieceSize,
-    pieceCount: swarm.pieceCount,
-    peers: peersFor(swarm, request.peerId, options.maxPeers),
-    pieceHashes: swarm.hashes.toRecord(),
-    leases,
-    leaseTimeoutMs: options.leaseTimeoutMs,
-    announceIntervalMs: options.announceIntervalMs,
+    peerId: member.peerId,
+    address: member.address,
+    have: encodeBitfield(member.have),
+    complete: member.complete,
   };
 }
 
-function pieceSizeOnly(size: number, pieceSize: number, options: AnnounceOptions): AnnounceResponse {
+/**
+ * The seeders' heartbeat, and the downloading members' interval, stretched so that all downloading
+ * members together announce about `maxAnnounceRate` times a second; a member silent for three of
+ * its intervals is forgotten.
+ */
+function intervals(store: SwarmStore, options: AnnounceOptions) {
+  const rate = options.maxAnnounceRate ?? DEFAULT_MAX_ANNOUNCE_RATE;
+  const stretched = Math.ceil((1000 * store.downloadingMembers) / rate);
+  const downloadIntervalMs = Math.min(
+    MAX_DOWNLOAD_INTERVAL_MS,
+    Math.max(MIN_DOWNLOAD_INTERVAL_MS, stretched),
+  );
+  store.setDownloadInterval(downloadIntervalMs);
+  return {
+    leaseTimeoutMs: options.leaseTimeoutMs,
+    announceIntervalMs: options.announceIntervalMs,
+    downloadIntervalMs,
+  };
+}
+
+function pieceSizeOnly(
+  size: number,
+  pieceSize: number,
+  store: SwarmStore,
+  options: AnnounceOptions,
+  signer: ProofSigner,
+): AnnounceResponse {
   return {
     pieceSize,
     pieceCount: Math.ceil(size / pieceSize),
     peers: [],
-    pieceHashes: {},
+    swarmCopies: 0,
+    proofs: {},
+    trackerKey: signer.publicKey,
     leases: [],
-    leaseTimeoutMs: options.leaseTimeoutMs,
-    announceIntervalMs: options.announceIntervalMs,
+    ...intervals(store, options),
   };
-}
-
-/** Other members, those holding the most first (seeders lead), at most `limit`. */
-export function peersFor(swarm: Swarm, requester: string, limit: number): PeerInfo[] {
-  return [...swarm.members.values()]
-    .filter(member => member.peerId !== requester)
-    .sort(byUsefulness)
-    .slice(0, limit)
-    .map(member => ({
-      peerId: member.peerId,
-      address: member.address,
-      have: encodeBitfield(member.have),
-      complete: member.complete,
-    }));
-}
-
-function byUsefulness(a: Member, b: Member): number {
-  return b.haveCount - a.haveCount || b.lastSeen - a.lastSeen || a.peerId.localeCompare(b.peerId);
 }

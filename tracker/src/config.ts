@@ -21,6 +21,7 @@ export interface TrackerConfig {
   maxOriginStreams: number;
   announceIntervalMs: number;
   maxPeers: number;
+  maxAnnounceRate: number;
   maxStateBytes: number;
   logLevel: LogLevel;
 }
@@ -110,9 +111,15 @@ export const FIELDS = new Map<string, Field<keyof TrackerConfig>>([
   }),
   field("max-peers", {
     key: "maxPeers",
-    help: "peers listed per announce response",
-    default: "100",
+    help: "peers in each announce answer's rotating sample",
+    default: "32",
     parse: intIn(1, 1000),
+  }),
+  field("max-announce-rate", {
+    key: "maxAnnounceRate",
+    help: "announces per second to aim for from downloading members; their interval stretches beyond it",
+    default: "2000",
+    parse: intIn(10, 1_000_000),
   }),
   field("max-state-bytes", {
     key: "maxStateBytes",

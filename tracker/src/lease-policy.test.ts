@@ -1,10 +1,12 @@
 import { AnnounceRequest, encodeBitfield } from "../../protocol/tracker-api";
 import { announce, AnnounceOptions } from "./announce";
+import { createProofSigner } from "./proof-signer";
 import { emptyBitfield, hasPiece, setPiece, unionOf } from "./bitfield";
 import { Lease, LeaseInput, decideLeases } from "./lease-policy";
 import { SwarmStore } from "./swarm-store";
 
 const DIGEST = "sha256:" + "ab".repeat(32);
+const SIGNER = createProofSigner();
 const OPTIONS: AnnounceOptions = {
   leaseTimeoutMs: 15_000,
   maxOriginStreams: 4,
@@ -257,7 +259,7 @@ describe("herd of 10 joiners", () => {
     const store = new SwarmStore({ peerTtlMs: 60_000 });
     const holders = new Map<string, [number, number]>();
     for (const peer of peers) {
-      const { response } = announce(store, request(peer, PIECES, emptyBitfield(PIECES)), OPTIONS, 0);
+      const { response } = announce(store, request(peer, PIECES, emptyBitfield(PIECES)), OPTIONS, SIGNER, 0);
       if (response.leases.length) holders.set(peer, [response.leases[0].start, response.leases[0].end]);
     }
     const swarm = store.get(DIGEST)!;
@@ -276,7 +278,7 @@ describe("herd of 10 joiners", () => {
       now += 100;
       for (const peer of peers) {
         const bits = have.get(peer)!;
-        const { response } = announce(store, request(peer, PIECES, bits), OPTIONS, now);
+        const { response } = announce(store, request(peer, PIECES, bits), OPTIONS, SIGNER, now);
         assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
         const lease = response.leases[0];
         if (!lease) continue;
@@ -295,16 +297,17 @@ describe("herd of 10 joiners", () => {
 
   it("hands a stalled lease to another member after leaseTimeout", () => {
     const store = new SwarmStore({ peerTtlMs: 600_000 });
-    const first = announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, 0).response;
+    const first = announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, SIGNER, 0).response;
     expect(first.leases).toEqual([{ start: 0, end: PIECES, fetchEnd: 2 }]);
     const partial = emptyBitfield(PIECES);
     setPiece(partial, 0);
-    announce(store, request("p1", PIECES, partial), OPTIONS, 5_000);
+    announce(store, request("p1", PIECES, partial), OPTIONS, SIGNER, 5_000);
     // p1 goes quiet (alive, but no new piece) past the timeout; p2 arrives.
     const later = announce(
       store,
       request("p2", PIECES, emptyBitfield(PIECES)),
       OPTIONS,
+      SIGNER,
       5_000 + OPTIONS.leaseTimeoutMs,
     );
     expect(later.response.leases).toEqual([{ start: 1, end: PIECES, fetchEnd: 3 }]);
@@ -312,6 +315,7 @@ describe("herd of 10 joiners", () => {
       store,
       request("p1", PIECES, partial),
       OPTIONS,
+      SIGNER,
       5_000 + OPTIONS.leaseTimeoutMs + 1,
     );
     // p1 may become a second origin stream, but only on pieces p2 does not hold.
@@ -323,7 +327,7 @@ describe("herd of 10 joiners", () => {
   it("hands a stalled holder's pieces over even when every origin stream is taken", () => {
     const store = new SwarmStore({ peerTtlMs: 600_000 });
     const have = new Map(peers.map(p => [p, emptyBitfield(PIECES)]));
-    for (const peer of peers) announce(store, request(peer, PIECES, have.get(peer)!), OPTIONS, 0);
+    for (const peer of peers) announce(store, request(peer, PIECES, have.get(peer)!), OPTIONS, SIGNER, 0);
     const stalled = store.get(DIGEST)!.leases[0];
     // Every other holder makes progress; the stalled one only copies pieces from peers (not progress).
     let now = 0;
@@ -334,13 +338,19 @@ describe("herd of 10 joiners", () => {
         if (l.holder === stalled.holder)
           setPiece(bits, PIECES - 1 - step); // outside its lease? only if not in it
         else setPiece(bits, nextUnheld(store, l.start, l.end) ?? l.start);
-        announce(store, request(l.holder, PIECES, bits), OPTIONS, now);
+        announce(store, request(l.holder, PIECES, bits), OPTIONS, SIGNER, now);
       }
     }
     const stolenBy = peers.find(
       p => p !== stalled.holder && !store.get(DIGEST)!.leases.some(l => l.holder === p),
     )!;
-    const { response } = announce(store, request(stolenBy, PIECES, have.get(stolenBy)!), OPTIONS, now);
+    const { response } = announce(
+      store,
+      request(stolenBy, PIECES, have.get(stolenBy)!),
+      OPTIONS,
+      SIGNER,
+      now,
+    );
     expect(response.leases).toHaveLength(1);
     expect(response.leases[0].start).toBeGreaterThanOrEqual(stalled.start);
     expect(response.leases[0].end).toBeLessThanOrEqual(stalled.end);
@@ -350,13 +360,19 @@ describe("herd of 10 joiners", () => {
 
   it("a dead downloader's pieces count as held no longer: they are leased to the living", () => {
     const store = new SwarmStore({ peerTtlMs: 600_000, leecherTtlMs: OPTIONS.leaseTimeoutMs });
-    announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, 0);
+    announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, SIGNER, 0);
     const fetched = emptyBitfield(PIECES);
     for (let i = 0; i < 50; i++) setPiece(fetched, i);
-    announce(store, request("p1", PIECES, fetched), OPTIONS, 1_000);
+    announce(store, request("p1", PIECES, fetched), OPTIONS, SIGNER, 1_000);
     // p2 joins while p1 is alive: p1 was alone, so its whole lease is committed to it (one origin
     // stream) and p2 gets everything from p1.
-    const early = announce(store, request("p2", PIECES, emptyBitfield(PIECES)), OPTIONS, 1_500).response;
+    const early = announce(
+      store,
+      request("p2", PIECES, emptyBitfield(PIECES)),
+      OPTIONS,
+      SIGNER,
+      1_500,
+    ).response;
     expect(early.leases).toEqual([]);
     expect(store.get(DIGEST)!.leases).toMatchObject([
       { holder: "p1", start: 0, end: PIECES, fetchEnd: PIECES },
@@ -366,6 +382,7 @@ describe("herd of 10 joiners", () => {
       store,
       request("p2", PIECES, emptyBitfield(PIECES)),
       OPTIONS,
+      SIGNER,
       1_000 + OPTIONS.leaseTimeoutMs,
     ).response;
     expect(late.peers).toEqual([]);
@@ -374,6 +391,7 @@ describe("herd of 10 joiners", () => {
       store,
       request("p3", PIECES, emptyBitfield(PIECES)),
       OPTIONS,
+      SIGNER,
       1_000 + OPTIONS.leaseTimeoutMs + 1,
     ).response;
     const leased = [...late.leases, ...next.leases];
@@ -383,17 +401,17 @@ describe("herd of 10 joiners", () => {
 
   it("splits a lease for a member whose pieces the others have, not for one whose they lack", () => {
     const store = new SwarmStore({ peerTtlMs: 60_000 });
-    announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, 0); // p1 leases all
+    announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, SIGNER, 0); // p1 leases all
     const pieces = (...indices: number[]) => {
       const bits = emptyBitfield(PIECES);
       for (const i of indices) setPiece(bits, i);
       return bits;
     };
     // p2 holds 90-95, which nobody else has (say, fetched from an expired lease).
-    const busy = announce(store, request("p2", PIECES, pieces(90, 91, 92, 93, 94, 95)), OPTIONS, 10);
+    const busy = announce(store, request("p2", PIECES, pieces(90, 91, 92, 93, 94, 95)), OPTIONS, SIGNER, 10);
     expect(busy.response.leases).toEqual([]);
     // p3 holds the same pieces as p2: none of them is only its own, and p2's are shared now.
-    const free = announce(store, request("p3", PIECES, pieces(90, 91, 92, 93, 94, 95)), OPTIONS, 20);
+    const free = announce(store, request("p3", PIECES, pieces(90, 91, 92, 93, 94, 95)), OPTIONS, SIGNER, 20);
     expect(free.response.leases).toHaveLength(1);
     assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
   });
@@ -401,11 +419,18 @@ describe("herd of 10 joiners", () => {
   it("gives no lease to a seeder or a peer that does not want one", () => {
     const store = new SwarmStore({ peerTtlMs: 60_000 });
     const full = emptyBitfield(PIECES).fill(0xff);
-    const seeder = announce(store, request("p1", PIECES, full, { complete: true }), OPTIONS, 0).response;
+    const seeder = announce(
+      store,
+      request("p1", PIECES, full, { complete: true }),
+      OPTIONS,
+      SIGNER,
+      0,
+    ).response;
     const shy = announce(
       store,
       request("p2", PIECES, emptyBitfield(PIECES), { wantLease: false }),
       OPTIONS,
+      SIGNER,
       0,
     ).response;
     expect(seeder.leases).toEqual([]);
@@ -415,8 +440,8 @@ describe("herd of 10 joiners", () => {
 });
 
 function nextUnheld(store: SwarmStore, start: number, end: number): number | undefined {
-  const held = store.held(store.get(DIGEST)!);
-  for (let i = start; i < end; i++) if (!hasPiece(held, i)) return i;
+  const swarm = store.get(DIGEST)!;
+  for (let i = start; i < end; i++) if (!store.isHeld(swarm, i)) return i;
   return undefined;
 }
 

@@ -55,7 +55,7 @@ export interface LeaseInput {
   isHeld: (index: number) => boolean;
   leases: readonly Lease[];
   /** Live members; leases of anyone else are dropped. */
-  members: ReadonlySet<string>;
+  members: { has(peerId: string): boolean; readonly size: number };
   requester: string;
   /** The requester may take a lease (wants one, not complete, not releasing). */
   eligible: boolean;

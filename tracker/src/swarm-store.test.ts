@@ -51,21 +51,20 @@ describe("SwarmStore", () => {
     expect(store.counts()).toMatchObject({ swarms: 1, peers: 1, leases: 0 });
   });
 
-  it("unions bitfields", () => {
+  it("counts the holders of each piece and the copies in the swarm as members come and go", () => {
     const store = new SwarmStore({ peerTtlMs: 1000 });
     const swarm = store.ensure(DIGEST, 1000, 100);
     store.upsertMember(swarm, member("a", 0, [0, 1]));
-    store.upsertMember(swarm, member("b", 1, [9]));
-    expect([...store.held(swarm)]).toEqual([0xc0, 0x40]);
-  });
-
-  it("keeps the first hash for a piece and counts disagreements", () => {
-    const store = new SwarmStore({ peerTtlMs: 1000 });
-    const swarm = store.ensure(DIGEST, 1000, 100);
-    store.recordHashes(swarm, { 0: "a".repeat(64) });
-    store.recordHashes(swarm, { 0: "b".repeat(64), 1: "c".repeat(64) });
-    expect(swarm.hashes.toRecord()).toEqual({ 0: "a".repeat(64), 1: "c".repeat(64) });
-    expect(swarm.hashes.conflicts).toBe(1);
+    store.upsertMember(swarm, member("b", 1, [1, 9]));
+    expect([...swarm.holders]).toEqual([1, 2, 0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(swarm.copies).toBe(4);
+    expect(store.onlyHeldBy(swarm, swarm.members.get("a")!)).toBe(1);
+    store.upsertMember(swarm, member("a", 2, [0, 1, 2]));
+    expect(store.isHeld(swarm, 2)).toBe(true);
+    store.removeMember("b");
+    expect([...swarm.holders]).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(swarm.copies).toBe(3);
+    expect(store.downloadingMembers).toBe(1);
   });
 
   it("binds a peer id to the address it announces from while it is a member anywhere", () => {
@@ -84,8 +83,8 @@ describe("SwarmStore", () => {
   });
 
   it("refuses new swarms and members past the state budget, and frees what it forgets", () => {
-    const store = new SwarmStore({ peerTtlMs: 1000, maxStateBytes: 10_000 });
-    const big = store.ensure(DIGEST, 100 * 100, 100); // 100 pieces: 1024 + 3200 + 13 bytes
+    const store = new SwarmStore({ peerTtlMs: 1000, maxStateBytes: 20_000 });
+    const big = store.ensure(DIGEST, 100 * 100, 100); // 100 pieces: 1024 + 100 x 100 + 13 bytes
     store.upsertMember(big, member("a", 0));
     expect(() => store.ensure(OTHER, 200 * 100, 100)).toThrow(
       expect.objectContaining({ code: "TRACKER_FULL" }),
@@ -98,7 +97,7 @@ describe("SwarmStore", () => {
         expect(err).toMatchObject({ code: "TRACKER_FULL", status: 503 });
       }
     }
-    expect(store.counts().stateBytes).toBeLessThanOrEqual(10_000);
+    expect(store.counts().stateBytes).toBeLessThanOrEqual(20_000);
     store.sweep(5000);
     expect(store.counts()).toEqual({ swarms: 0, peers: 0, leases: 0, stateBytes: 0 });
   });

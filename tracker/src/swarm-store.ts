@@ -1,7 +1,12 @@
 /**
- * In-memory soft state: swarms by blob digest, their members (with a TTL), bitfields, piece hashes
+ * In-memory soft state: swarms by blob digest, their members (with a TTL), bitfields, piece proofs
  * and origin leases. Nothing is persisted; after a restart the state rebuilds from announces.
  * No timers: callers pass the time (`sweep(now)`), so tests drive the clock.
+ *
+ * What an announce costs grows with the blob's piece count, not with the swarm: each swarm keeps
+ * how many live members hold each piece (updated from the difference between a member's old and
+ * new bitfield), so "is this piece held anywhere" and "which pieces does only this member have"
+ * need no pass over the members, and members are kept in an order a rotating sample walks.
  *
  * Bounded: every swarm and member is charged an estimate of the bytes it holds against
  * `maxStateBytes`; a new swarm or member past the budget is refused (TRACKER_FULL, and the agent
@@ -9,10 +14,11 @@
  * without limit. A peer id is bound to the source address it first announced from while it is a
  * member anywhere, so no one else can announce, take leases or leave in its name.
  */
+import { PIECE_HASH_BYTES, PROOF_SIGNATURE_BYTES } from "../../protocol/piece-proof";
 import { TrackerError } from "../../protocol/tracker-api";
 import type { Lease } from "./lease-policy";
-import { countPieces, emptyBitfield, unionOf } from "./bitfield";
-import { HASH_BYTES, PieceHashes } from "./piece-hashes";
+import { countPieces, hasPiece } from "./bitfield";
+import { PieceProofs } from "./piece-proofs";
 
 export interface Member {
   peerId: string;
@@ -29,16 +35,24 @@ export interface Swarm {
   pieceSize: number;
   pieceCount: number;
   members: Map<string, Member>;
-  hashes: PieceHashes;
+  /** Member ids in a stable order (swap-removed), for the rotating peer sample, and their positions. */
+  order: string[];
+  orderIndex: Map<string, number>;
+  /** Live members holding each piece, and their sum (every copy of every piece in the swarm). */
+  holders: Uint32Array;
+  copies: number;
+  proofs: PieceProofs;
   leases: Lease[];
+  /** Where the next peer sample starts in `order`. */
+  sampleCursor: number;
 }
 
 export interface SwarmStoreOptions {
   peerTtlMs: number;
   /**
-   * A member still downloading announces every second or so; one silent this long has died or lost
-   * the tracker, so its pieces stop counting as held and its lease goes to someone else. Default:
-   * peerTtlMs.
+   * A member still downloading announces every announce interval; one silent this long has died or
+   * lost the tracker, so its pieces stop counting as held and its lease goes to someone else.
+   * Default: peerTtlMs.
    */
   leecherTtlMs?: number;
   /** Budget for the state's estimated bytes (default DEFAULT_MAX_STATE_BYTES). */
@@ -55,7 +69,11 @@ export class SwarmStore {
   /** peerId -> the source address it announces from, and in how many swarms it is a member. */
   private readonly owners = new Map<string, { source: string; swarms: number }>();
   private stateBytes = 0;
+  private downloading = 0;
   private readonly maxStateBytes: number;
+  /** Silence after which a downloading member is forgotten: the option's, or three of its intervals. */
+  private leecherTtlMs: number;
+  private readonly baseLeecherTtlMs: number;
 
   constructor(private readonly options: SwarmStoreOptions) {
     if (!(options.peerTtlMs > 0)) throw new RangeError("peerTtlMs must be positive");
@@ -63,11 +81,17 @@ export class SwarmStore {
       throw new RangeError("leecherTtlMs must be positive");
     this.maxStateBytes = options.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
     if (!(this.maxStateBytes > 0)) throw new RangeError("maxStateBytes must be positive");
+    this.baseLeecherTtlMs = options.leecherTtlMs ?? options.peerTtlMs;
+    this.leecherTtlMs = this.baseLeecherTtlMs;
+  }
+
+  /** Downloading members now announce every `intervalMs`: forget one only after three missed. */
+  setDownloadInterval(intervalMs: number): void {
+    this.leecherTtlMs = Math.max(this.baseLeecherTtlMs, 3 * intervalMs);
   }
 
   private ttlOf(member: Member): number {
-    if (member.complete) return this.options.peerTtlMs;
-    return Math.min(this.options.peerTtlMs, this.options.leecherTtlMs ?? this.options.peerTtlMs);
+    return member.complete ? this.options.peerTtlMs : Math.min(this.options.peerTtlMs, this.leecherTtlMs);
   }
 
   get(digest: string): Swarm | undefined {
@@ -99,8 +123,13 @@ export class SwarmStore {
       pieceSize,
       pieceCount,
       members: new Map(),
-      hashes: new PieceHashes(pieceCount),
+      order: [],
+      orderIndex: new Map(),
+      holders: new Uint32Array(pieceCount),
+      copies: 0,
+      proofs: new PieceProofs(pieceCount),
       leases: [],
+      sampleCursor: 0,
     };
     this.swarms.set(digest, swarm);
     return swarm;
@@ -109,27 +138,31 @@ export class SwarmStore {
   /** Records a member's state (`source`: the address it announced from). */
   upsertMember(swarm: Swarm, update: Omit<Member, "haveCount">, source = update.address): void {
     this.checkOwner(update.peerId, source);
-    const isNew = !swarm.members.has(update.peerId);
-    if (isNew) {
+    const before = swarm.members.get(update.peerId);
+    if (!before) {
       this.charge(memberCost(swarm.pieceCount), `a new member of a ${swarm.pieceCount}-piece swarm`);
       const owner = this.owners.get(update.peerId) ?? { source, swarms: 0 };
       owner.swarms++;
       this.owners.set(update.peerId, owner);
+      swarm.orderIndex.set(update.peerId, swarm.order.length);
+      swarm.order.push(update.peerId);
     }
+    swarm.copies += countHolders(swarm.holders, before?.have, update.have);
+    const wasDownloading = before ? !before.complete : false;
+    if (wasDownloading !== !update.complete) this.downloading += update.complete ? -1 : 1;
     swarm.members.set(update.peerId, { ...update, haveCount: countPieces(update.have) });
   }
 
-  recordHashes(swarm: Swarm, hashes: Record<number, string>): void {
-    for (const [index, hash] of Object.entries(hashes)) swarm.hashes.record(Number(index), hash);
+  isHeld(swarm: Swarm, index: number): boolean {
+    return swarm.holders[index] > 0;
   }
 
-  /** Union of live members' bitfields. */
-  held(swarm: Swarm): Uint8Array {
-    if (swarm.members.size === 0) return emptyBitfield(swarm.pieceCount);
-    return unionOf(
-      [...swarm.members.values()].map(member => member.have),
-      swarm.pieceCount,
-    );
+  /** Pieces `member` holds that no other live member holds. */
+  onlyHeldBy(swarm: Swarm, member: Member): number {
+    let count = 0;
+    for (let i = 0; i < swarm.pieceCount; i++)
+      if (swarm.holders[i] === 1 && hasPiece(member.have, i)) count++;
+    return count;
   }
 
   /** Drops `peerId` from one swarm or all; `source` must be its owner's when given. */
@@ -160,6 +193,11 @@ export class SwarmStore {
     return { peers, swarms: before - this.swarms.size };
   }
 
+  /** Members still downloading, in every swarm (what sets the announce rate). */
+  get downloadingMembers(): number {
+    return this.downloading;
+  }
+
   counts(): { swarms: number; peers: number; leases: number; stateBytes: number } {
     let peers = 0;
     let leases = 0;
@@ -170,21 +208,32 @@ export class SwarmStore {
     return { swarms: this.swarms.size, peers, leases, stateBytes: this.stateBytes };
   }
 
+  /** Forgets a swarm without members (e.g. its first member was refused). */
+  discardIfEmpty(swarm: Swarm): void {
+    if (swarm.members.size > 0 || this.swarms.get(swarm.digest) !== swarm) return;
+    this.swarms.delete(swarm.digest);
+    this.stateBytes -= swarmCost(swarm.pieceCount);
+  }
+
   private dropMember(swarm: Swarm, peerId: string): boolean {
-    if (!swarm.members.delete(peerId)) return false;
+    const member = swarm.members.get(peerId);
+    if (!member) return false;
+    swarm.members.delete(peerId);
+    swarm.copies += countHolders(swarm.holders, member.have, undefined);
+    if (!member.complete) this.downloading--;
+    const at = swarm.orderIndex.get(peerId)!;
+    const last = swarm.order.pop()!;
+    if (last !== peerId) {
+      swarm.order[at] = last;
+      swarm.orderIndex.set(last, at);
+    }
+    swarm.orderIndex.delete(peerId);
     this.stateBytes -= memberCost(swarm.pieceCount);
     swarm.leases = swarm.leases.filter(lease => lease.holder !== peerId);
     const owner = this.owners.get(peerId);
     if (owner && --owner.swarms <= 0) this.owners.delete(peerId);
     this.discardIfEmpty(swarm);
     return true;
-  }
-
-  /** Forgets a swarm without members (e.g. its first member was refused). */
-  discardIfEmpty(swarm: Swarm): void {
-    if (swarm.members.size > 0 || this.swarms.get(swarm.digest) !== swarm) return;
-    this.swarms.delete(swarm.digest);
-    this.stateBytes -= swarmCost(swarm.pieceCount);
   }
 
   private charge(bytes: number, what: string): void {
@@ -197,8 +246,43 @@ export class SwarmStore {
   }
 }
 
+/**
+ * Moves holder counts from one bitfield of a member to another (either may be absent); returns the
+ * change in copies.
+ */
+function countHolders(
+  holders: Uint32Array,
+  before: Uint8Array | undefined,
+  after: Uint8Array | undefined,
+): number {
+  let delta = 0;
+  const bytes = Math.max(before?.length ?? 0, after?.length ?? 0);
+  for (let b = 0; b < bytes; b++) {
+    const was = before?.[b] ?? 0;
+    const now = after?.[b] ?? 0;
+    if (was === now) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      const mask = 0x80 >> bit;
+      const index = b * 8 + bit;
+      if (index >= holders.length) break;
+      if (now & mask && !(was & mask)) {
+        holders[index]++;
+        delta++;
+      } else if (was & mask && !(now & mask)) {
+        holders[index]--;
+        delta--;
+      }
+    }
+  }
+  return delta;
+}
+
 function swarmCost(pieceCount: number): number {
-  return SWARM_OVERHEAD_BYTES + pieceCount * HASH_BYTES + Math.ceil(pieceCount / 8);
+  return (
+    SWARM_OVERHEAD_BYTES +
+    pieceCount * (PIECE_HASH_BYTES + PROOF_SIGNATURE_BYTES + 4) +
+    Math.ceil(pieceCount / 8)
+  );
 }
 
 function memberCost(pieceCount: number): number {

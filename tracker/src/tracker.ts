@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createTrackerMetrics, TrackerMetrics } from "./metrics";
 import { createTrackerServer } from "./http/router";
+import { createProofSigner } from "./proof-signer";
 import { SwarmStore } from "./swarm-store";
 import type { AnnounceOptions } from "./announce";
 
@@ -59,11 +60,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     store,
     metrics,
     now,
+    signer: createProofSigner(),
     options: {
       leaseTimeoutMs: options.leaseTimeoutMs,
       maxOriginStreams: options.maxOriginStreams,
       announceIntervalMs: options.announceIntervalMs,
       maxPeers: options.maxPeers,
+      maxAnnounceRate: options.maxAnnounceRate,
       minPieceSize: options.minPieceSize,
     },
   });

@@ -16,7 +16,6 @@ function input(over: Over): PickInput {
   return {
     pieceCount: COUNT,
     needed: p => !held.has(p),
-    hashKnown: () => true,
     peers: [],
     maxPerPeer: 4,
     maxTotal: 16,
@@ -30,14 +29,16 @@ function input(over: Over): PickInput {
 
 const picks: { name: string; input: PickInput; want: PieceRequest[] }[] = [
   {
-    name: "a common piece goes to the equally loaded holder with fewer pieces nobody else has",
+    name: "the piece only one holder has goes first, to it; a common one to the other holder",
     input: input({
-      held: [0, 1, 2, 3, 4, 5],
-      // a alone holds 6 (fresh from the origin; its hash is not announced yet), 7 is common.
-      hashKnown: p => p !== 6,
-      peers: [peer("a", [6, 7]), peer("b", [7])],
+      held: [0, 1, 2, 3, 4],
+      peers: [peer("a", [5, 6, 7]), peer("b", [7])],
+      maxPerPeer: 1,
     }),
-    want: [{ piece: 7, peerId: "b" }],
+    want: [
+      { piece: 5, peerId: "a" },
+      { piece: 7, peerId: "b" },
+    ],
   },
   {
     name: "a busy holder is skipped until its backoff ends",
@@ -88,13 +89,15 @@ const picks: { name: string; input: PickInput; want: PieceRequest[] }[] = [
     ],
   },
   {
-    name: "banned peers and pieces without a hash are skipped",
+    name: "banned peers are skipped",
     input: input({
       held: [3, 4, 5, 6, 7],
-      hashKnown: p => p !== 1,
       peers: [peer("bad", [0, 1, 2], true), peer("ok", [1, 2])],
     }),
-    want: [{ piece: 2, peerId: "ok" }],
+    want: [
+      { piece: 1, peerId: "ok" },
+      { piece: 2, peerId: "ok" },
+    ],
   },
   {
     name: "a requested piece is not asked again outside the endgame",

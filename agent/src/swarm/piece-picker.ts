@@ -2,8 +2,8 @@
  * Which piece to request from which peer next (DESIGN 2.4). Pure: the caller passes the whole state
  * and gets back requests to start; it owns sending, receiving and time.
  *
- * - Only pieces we need, whose hash is known (so the bytes can be verified), held by a peer that is
- *   neither banned nor busy (it answered 503 a moment ago).
+ * - Only pieces we need, held by a peer that is neither banned nor busy (it answered 503 a moment
+ *   ago). Each piece comes with its proof, so nothing has to be known about it in advance.
  * - Rarest first (fewest unbanned holders), ties by lower index (helps the in-order client stream).
  * - For each piece, the least-loaded holder with room under `maxPerPeer`; among equally loaded ones,
  *   the holder of the fewest pieces nobody else has, so a holder of fresh pieces (a lease holder)
@@ -31,7 +31,6 @@ export interface PickInput {
   pieceCount: number;
   /** True for pieces we still have to get from peers (not held, not ours to fetch from the origin). */
   needed: (piece: number) => boolean;
-  hashKnown: (piece: number) => boolean;
   peers: readonly PeerView[];
   /** Requests already running, with when they started. */
   inFlight: readonly (PieceRequest & { startedMs: number })[];
@@ -64,7 +63,7 @@ export function pickPieces(input: PickInput): PieceRequest[] {
     neededCount++;
     const holders = peers.filter(peer => peer.have.has(piece));
     if (holders.length === 1) unique.set(holders[0].id, unique.get(holders[0].id)! + 1);
-    if (holders.length > 0 && input.hashKnown(piece)) candidates.push({ piece, holders });
+    if (holders.length > 0) candidates.push({ piece, holders });
   }
   const endgame = neededCount <= input.endgamePieces;
   candidates.sort((a, b) => a.holders.length - b.holders.length || a.piece - b.piece);

@@ -1,16 +1,25 @@
 /**
- * What this agent holds for the swarm, shared by the fills and the peer API: the piece size of each
- * blob it has swarmed, the partial of a download in progress, and the blobs it seeds.
+ * What this agent holds for the swarm, shared by the downloads and the peer API: the piece size of
+ * each blob it has swarmed, the partial and the proofs of a download in progress, and the blobs it
+ * seeds with their proofs (which the seed heartbeat has re-signed when the tracker's key changes).
  */
 import { choosePieceSize, DEFAULT_PIECE_SIZE } from "../../../protocol/pieces";
 import type { PartialBlob } from "../cache/partial-store";
+import type { HeldProofs } from "../peer/held-proofs";
+import type { HeldPieces } from "../peer/peer-api";
 
 const MAX_SEEDS = 10_000;
 
-export class SwarmBook {
+export interface Seed {
+  size: number;
+  /** Absent until the heartbeat has hashed the cached blob (after a restart). */
+  proofs?: HeldProofs;
+}
+
+export class SwarmBook implements HeldPieces {
   private readonly pieceSizes = new Map<string, number>();
-  private readonly partials = new Map<string, PartialBlob>();
-  private readonly seeds = new Map<string, { size: number; hashes?: Record<number, string> }>();
+  private readonly partials = new Map<string, { partial: PartialBlob; proofs: HeldProofs }>();
+  private readonly seeds = new Map<string, Seed>();
   private readonly leased = new Set<string>();
 
   /** `minPieceSize`: the protocol's (DEFAULT_PIECE_SIZE); only tests with tiny blobs change it. */
@@ -21,13 +30,18 @@ export class SwarmBook {
     return this.pieceSizes.get(digest) ?? choosePieceSize(size, this.minPieceSize);
   }
 
-  downloading(partial: PartialBlob): void {
+  downloading(partial: PartialBlob, proofs: HeldProofs): void {
     this.pieceSizes.set(partial.digest, partial.pieceSize);
-    this.partials.set(partial.digest, partial);
+    this.partials.set(partial.digest, { partial, proofs });
   }
 
   partial(digest: string): PartialBlob | undefined {
-    return this.partials.get(digest);
+    return this.partials.get(digest)?.partial;
+  }
+
+  /** Proofs of the pieces held of `digest`: a download's, else a seed's. */
+  proofs(digest: string): HeldProofs | undefined {
+    return this.partials.get(digest)?.proofs ?? this.seeds.get(digest)?.proofs;
   }
 
   /** Whether the download of `digest` holds an origin lease right now. */
@@ -41,8 +55,8 @@ export class SwarmBook {
     return this.leased.size;
   }
 
-  /** The download ended (committed to the cache or abandoned). */
-  finished(digest: string, seeding: { size: number; hashes?: Record<number, string> } | undefined): void {
+  /** The download ended (committed to the cache, to be seeded, or abandoned). */
+  finished(digest: string, seeding: Seed | undefined): void {
     this.partials.delete(digest);
     this.leased.delete(digest);
     if (!seeding) return;
@@ -52,7 +66,7 @@ export class SwarmBook {
   }
 
   /** Blobs to re-announce as complete on the heartbeat. */
-  seeding(): { digest: string; size: number; pieceSize: number; hashes?: Record<number, string> }[] {
+  seeding(): ({ digest: string; pieceSize: number } & Seed)[] {
     return [...this.seeds].map(([digest, seed]) => ({
       digest,
       ...seed,
@@ -60,10 +74,10 @@ export class SwarmBook {
     }));
   }
 
-  /** Remembers the piece hashes of a seed (computed from the cached blob). */
-  setSeedHashes(digest: string, hashes: Record<number, string>): void {
+  /** Remembers the proofs of a seed (its hashes computed from the cached blob). */
+  setSeedProofs(digest: string, proofs: HeldProofs): void {
     const seed = this.seeds.get(digest);
-    if (seed) seed.hashes = hashes;
+    if (seed) seed.proofs = proofs;
   }
 
   forgetSeed(digest: string): void {

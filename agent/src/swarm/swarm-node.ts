@@ -11,15 +11,16 @@ import type { BlobStore } from "../cache/blob-store";
 import type { FillFunction } from "../cache/in-flight";
 import { PartialStore } from "../cache/partial-store";
 import type { AgentConfig } from "../config/load";
-import { createPeerApi } from "../http/peer-api";
+import { HeldProofs } from "../peer/held-proofs";
+import { createPeerApi } from "../peer/peer-api";
 import type { PeerRoute } from "../http/peer-server";
 import type { AgentMetrics } from "../metrics";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import { Bitfield, sha256Hex } from "../../../protocol/pieces";
-import { PeerClient } from "./peer-client";
+import { PeerClient } from "../peer/peer-client";
 import { intoPieces } from "./piece-chunks";
 import { SwarmBook } from "./swarm-book";
-import { SwarmDownload } from "./swarm-fill";
+import { SwarmDownload } from "./swarm-download";
 import { TrackerClient } from "./tracker-client";
 import { ClosableTracker, ShardedTracker } from "./tracker-shards";
 
@@ -88,32 +89,44 @@ export async function createSwarmNode(
     return false;
   };
 
-  const announceSeeds = async () => {
-    for (const seed of book.seeding().slice(0, 1_000)) {
-      const count = Math.ceil(seed.size / seed.pieceSize);
-      let hashes = seed.hashes;
+  /** One seed's heartbeat: hashed from the cache first if needed, re-signed if its proofs are void. */
+  const announceSeed = async (seed: ReturnType<SwarmBook["seeding"]>[number]) => {
+    const full = Bitfield.full(Math.ceil(seed.size / seed.pieceSize));
+    let proofs = seed.proofs;
+    if (!proofs) {
       try {
-        hashes ??= await pieceHashesOf(deps.store, seed.digest, seed.size, seed.pieceSize);
+        proofs = await proofsOf(deps.store, seed.digest, seed.size, seed.pieceSize);
       } catch {
         book.forgetSeed(seed.digest); // evicted or unreadable
-        continue;
+        return;
       }
-      book.setSeedHashes(seed.digest, hashes);
-      await tracker!
-        .announce({
-          digest: seed.digest,
-          size: seed.size,
-          pieceSize: seed.pieceSize,
-          peerId,
-          address,
-          have: Bitfield.full(count).encode(),
-          pieceHashes: hashes,
-          complete: true,
-          wantLease: false,
-          releaseLease: false,
-        })
-        .catch(err => deps.log.debug({ err, digest: seed.digest }, "seed announce failed"));
+      book.setSeedProofs(seed.digest, proofs);
     }
+    const held = proofs;
+    const announce = () =>
+      tracker!.announce({
+        digest: seed.digest,
+        size: seed.size,
+        pieceSize: seed.pieceSize,
+        peerId,
+        address,
+        have: full.encode(),
+        pieceHashes: held.unsigned(full),
+        complete: true,
+        wantLease: false,
+        releaseLease: false,
+      });
+    const res = await announce();
+    held.acceptSignatures(res.trackerKey, res.proofs);
+    // A new tracker key (a restarted tracker) voided them: send the hashes again to get them re-signed.
+    if (Object.keys(held.unsigned(full)).length > 0)
+      held.acceptSignatures(res.trackerKey, (await announce()).proofs);
+  };
+  const announceSeeds = async () => {
+    for (const seed of book.seeding().slice(0, 1_000))
+      await announceSeed(seed).catch(err =>
+        deps.log.debug({ err, digest: seed.digest }, "seed announce failed"),
+      );
   };
 
   return {
@@ -186,23 +199,23 @@ function trackerFor(urls: string[], token: string, stallTimeoutMs: number): Clos
   return new ShardedTracker(urls, urls.map(clientFor));
 }
 
-/** sha256 of every piece of a cached blob, read once from the cache. */
-async function pieceHashesOf(
+/** The hashes of every piece of a cached blob, read once from the cache (no proofs yet). */
+async function proofsOf(
   store: BlobStore,
   digest: string,
   size: number,
   pieceSize: number,
-): Promise<Record<number, string>> {
-  const hashes: Record<number, string> = {};
+): Promise<HeldProofs> {
+  const count = Math.ceil(size / pieceSize);
+  const proofs = new HeldProofs(count);
   const stream = await store.open(digest);
   try {
-    const count = Math.ceil(size / pieceSize);
     for await (const { index, data } of intoPieces(stream, 0, count, size, pieceSize))
-      hashes[index] = sha256Hex(data);
+      proofs.setHash(index, sha256Hex(data));
   } finally {
     stream.destroy();
   }
-  return hashes;
+  return proofs;
 }
 
 /** A wildcard bind address is not reachable: use the first non-internal IPv4 address instead. */

@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from "node:crypto";
+import { publicKeyToWire } from "../../../protocol/piece-proof";
 import { Bitfield } from "../../../protocol/pieces";
 import type { AnnounceResponse } from "../../../protocol/tracker-api";
 import { missingRuns, SwarmView } from "./swarm-view";
@@ -8,15 +10,22 @@ function bits(count: number, pieces: number[]): Bitfield {
   return field;
 }
 
+const KEY = Buffer.from(publicKeyToWire(generateKeyPairSync("ed25519").publicKey), "base64").toString(
+  "base64",
+);
+
 function response(over: Partial<AnnounceResponse>): AnnounceResponse {
   return {
     pieceSize: 4,
     pieceCount: 4,
     peers: [],
-    pieceHashes: {},
+    swarmCopies: 0,
+    proofs: {},
+    trackerKey: KEY,
     leases: [],
     leaseTimeoutMs: 1000,
     announceIntervalMs: 1000,
+    downloadIntervalMs: 1000,
     ...over,
   };
 }
@@ -38,35 +47,32 @@ describe("missingRuns", () => {
   });
 });
 
-describe("SwarmView", () => {
-  const h = (c: string) => c.repeat(64);
+const peerInfo = (id: string, pieces: number[]) => ({
+  peerId: id,
+  address: "127.0.0.1:1",
+  have: bits(4, pieces).encode(),
+  complete: false,
+});
 
-  it("keeps its own origin hashes over the tracker's and drops leases when told", () => {
+describe("SwarmView", () => {
+  it("takes the lease and the tracker key, and drops leases when told", () => {
     const view = new SwarmView(4, 2);
-    view.fetchedFromOrigin(0, h("a"));
-    view.apply(
-      response({ pieceHashes: { 0: h("b"), 1: h("c") }, leases: [{ start: 2, end: 4, fetchEnd: 4 }] }),
-      true,
-    );
-    expect(view.hashes.get(0)).toBe(h("a"));
-    expect(view.hashes.get(1)).toBe(h("c"));
+    view.apply(response({ leases: [{ start: 2, end: 4, fetchEnd: 4 }] }), true, 0);
     expect([view.inLease(1), view.inLease(2), view.inLease(3)]).toEqual([false, true, true]);
-    view.apply(response({ leases: [{ start: 2, end: 4, fetchEnd: 4 }] }), false);
+    expect(view.trackerKey?.wire).toBe(KEY);
+    view.apply(response({ leases: [{ start: 2, end: 4, fetchEnd: 4 }] }), false, 0);
     expect(view.inLease(2)).toBe(false);
   });
 
   it("bans a peer after repeated failures, and keeps the ban across tracker answers", () => {
     const view = new SwarmView(4, 2);
-    const peers = [
-      { peerId: "p1", address: "127.0.0.1:1", have: bits(4, [0]).encode(), complete: false },
-      { peerId: "p2", address: "127.0.0.1:2", have: bits(4, [1]).encode(), complete: false },
-    ];
-    view.apply(response({ peers }), true);
+    const peers = [peerInfo("p1", [0]), peerInfo("p2", [1])];
+    view.apply(response({ peers }), true, 0);
     expect(view.peerFailed("p1")).toBe(false);
     expect(view.peers.map(p => p.banned)).toEqual([false, false]);
     expect(view.peerFailed("p1")).toBe(true); // this failure banned it (counted once)
     expect(view.peerFailed("p1")).toBe(false);
-    view.apply(response({ peers }), true);
+    view.apply(response({ peers }), true, 0);
     expect(view.peers.map(p => p.banned)).toEqual([true, false]);
     expect(view.noUsablePeer()).toBe(false);
     expect(view.ban("p2")).toBe(true);
@@ -74,27 +80,24 @@ describe("SwarmView", () => {
     expect(view.noUsablePeer()).toBe(true);
   });
 
-  it("says the swarm progressed only when the peers hold more pieces than ever seen", () => {
+  it("remembers peers across rotating samples and learns their pieces from HAVE bitfields", () => {
     const view = new SwarmView(4, 2);
-    const peer = (id: string, pieces: number[]) => ({
-      peerId: id,
-      address: "127.0.0.1:1",
-      have: bits(4, pieces).encode(),
-      complete: false,
-    });
-    expect(view.apply(response({ peers: [] }), true)).toBe(false);
-    expect(view.apply(response({ peers: [peer("p1", [0])] }), true)).toBe(true);
-    expect(view.apply(response({ peers: [peer("p1", [0])] }), true)).toBe(false);
-    // p1 leaves, p2 brings one piece: not more than seen before.
-    expect(view.apply(response({ peers: [peer("p2", [3])] }), true)).toBe(false);
-    expect(view.apply(response({ peers: [peer("p2", [2, 3])] }), true)).toBe(true);
+    view.apply(response({ peers: [peerInfo("p1", [0])] }), true, 0);
+    view.apply(response({ peers: [peerInfo("p2", [1])] }), true, 1);
+    expect(view.peers.map(p => p.id).sort()).toEqual(["p1", "p2"]);
+    view.learnHave("p1", bits(4, [0, 2]).encode(), 2);
+    expect(view.peers.find(p => p.id === "p1")!.have.count()).toBe(2);
+    view.learnHave("p1", "not base64!", 3); // a malformed bitfield counts as a failure
+    view.learnHave("p1", "also bad", 3);
+    expect(view.peers.find(p => p.id === "p1")!.banned).toBe(true);
   });
 
-  it("reports all hashes only when every piece has one", () => {
-    const view = new SwarmView(2, 2);
-    view.fetchedFromOrigin(0, h("a"));
-    expect(view.allHashes()).toBeUndefined();
-    view.apply(response({ pieceCount: 2, pieceHashes: { 1: h("b") } }), true);
-    expect(view.allHashes()).toEqual({ 0: h("a"), 1: h("b") });
+  it("says the swarm progressed only when it holds more piece copies than ever seen", () => {
+    const view = new SwarmView(4, 2);
+    expect(view.apply(response({ swarmCopies: 0 }), true, 0)).toBe(true);
+    expect(view.apply(response({ swarmCopies: 3 }), true, 0)).toBe(true);
+    expect(view.apply(response({ swarmCopies: 3 }), true, 0)).toBe(false);
+    expect(view.apply(response({ swarmCopies: 2 }), true, 0)).toBe(false); // a member left
+    expect(view.apply(response({ swarmCopies: 4 }), true, 0)).toBe(true);
   });
 });

@@ -1,22 +1,28 @@
 /**
- * What one download knows of its swarm, from the tracker's answers and its own results: peers and
- * their pieces, piece hashes, bans, its origin lease. Pure bookkeeping, no I/O.
+ * What one download knows of its swarm: the peers it has heard of and their pieces (from the
+ * tracker's rotating samples and from the HAVE bitfields peers send with every answer), bans and
+ * busy peers, its origin lease, the tracker's key, and whether the swarm as a whole is moving.
+ * Pure bookkeeping, no I/O.
  */
+import type { KeyObject } from "node:crypto";
+import { publicKeyFromWire } from "../../../protocol/piece-proof";
 import { Bitfield } from "../../../protocol/pieces";
 import type { AnnounceResponse, LeaseRange, PieceRange } from "../../../protocol/tracker-api";
 import type { PeerView } from "./piece-picker";
 
+export type KnownPeer = PeerView & { address: string; lastHeardMs: number };
+
+/** Peers remembered at once; the least recently heard of are forgotten first. */
+export const MAX_KNOWN_PEERS = 64;
+
 export class SwarmView {
-  readonly hashes = new Map<number, string>();
-  /** Hashes of pieces this agent fetched from the origin (reported to the tracker). */
-  readonly myHashes: Record<number, string> = {};
-  peers: (PeerView & { address: string })[] = [];
+  peers: KnownPeer[] = [];
   leases: LeaseRange[] = [];
+  trackerKey?: { wire: string; key: KeyObject };
   private readonly banned = new Set<string>();
-  /** The most pieces the peers were seen holding in total (swarm progress, for the stall check). */
-  private peerPiecesSeen = 0;
   private readonly failures = new Map<string, number>();
-  private readonly busyUntil = new Map<string, number>();
+  /** The most piece copies the swarm was seen holding (its progress, for the stall check). */
+  private copiesSeen = -1;
 
   constructor(
     readonly pieceCount: number,
@@ -25,49 +31,63 @@ export class SwarmView {
 
   /**
    * Takes in a tracker answer (for this piece size); `keepLeases: false` drops any lease. True when
-   * the peers hold more pieces than ever seen before: the swarm is making progress.
+   * the swarm holds more piece copies than ever seen before: it is making progress.
    */
-  apply(res: AnnounceResponse, keepLeases: boolean): boolean {
-    for (const [piece, hash] of Object.entries(res.pieceHashes))
-      if (!this.myHashes[Number(piece)]) this.hashes.set(Number(piece), hash);
+  apply(res: AnnounceResponse, keepLeases: boolean, now: number): boolean {
+    if (this.trackerKey?.wire !== res.trackerKey)
+      this.trackerKey = { wire: res.trackerKey, key: publicKeyFromWire(res.trackerKey) };
     this.leases = keepLeases ? res.leases : [];
-    this.peers = res.peers.map(p => ({
-      id: p.peerId,
-      address: p.address,
-      have: Bitfield.decode(p.have, this.pieceCount),
-      banned: this.banned.has(p.peerId),
-      busyUntil: this.busyUntil.get(p.peerId),
-    }));
-    const peerPieces = this.peers.reduce((sum, peer) => sum + peer.have.count(), 0);
-    if (peerPieces <= this.peerPiecesSeen) return false;
-    this.peerPiecesSeen = peerPieces;
+    for (const sampled of res.peers) {
+      const have = Bitfield.decode(sampled.have, this.pieceCount);
+      const known = this.peers.find(p => p.id === sampled.peerId);
+      if (known) {
+        known.have = union(known.have, have);
+        known.address = sampled.address;
+        known.lastHeardMs = now;
+      } else
+        this.peers.push({
+          id: sampled.peerId,
+          address: sampled.address,
+          have,
+          banned: this.banned.has(sampled.peerId),
+          lastHeardMs: now,
+        });
+    }
+    this.forgetBeyondLimit();
+    if (res.swarmCopies <= this.copiesSeen) return false;
+    this.copiesSeen = res.swarmCopies;
     return true;
   }
 
-  fetchedFromOrigin(piece: number, hash: string): void {
-    this.myHashes[piece] = hash;
-    this.hashes.set(piece, hash);
+  /** A peer told us what it can serve (the HAVE bitfield on its answer). */
+  learnHave(peerId: string, base64: string, now: number): void {
+    const peer = this.peers.find(p => p.id === peerId);
+    if (!peer) return;
+    try {
+      peer.have = Bitfield.decode(base64, this.pieceCount);
+      peer.lastHeardMs = now;
+    } catch {
+      this.peerFailed(peerId);
+    }
   }
 
   inLease(piece: number): boolean {
     return this.leases.some(r => piece >= r.start && piece < r.end);
   }
 
-  /** Bans the peer for this blob; true when it was not banned before. */
   ban(peerId: string): boolean {
-    if (this.banned.has(peerId)) return false;
+    const fresh = !this.banned.has(peerId);
     this.banned.add(peerId);
     for (const peer of this.peers) if (peer.id === peerId) peer.banned = true;
-    return true;
+    return fresh;
   }
 
   /** The peer answered busy: ask it nothing until `until` (not a failure). */
   peerBusy(peerId: string, until: number): void {
-    this.busyUntil.set(peerId, until);
     for (const peer of this.peers) if (peer.id === peerId) peer.busyUntil = until;
   }
 
-  /** A request to the peer failed; it is banned after a few failures. True when this one banned it. */
+  /** A request to the peer failed; it is banned after a few failures. True when that banned it. */
   peerFailed(peerId: string): boolean {
     const failures = (this.failures.get(peerId) ?? 0) + 1;
     this.failures.set(peerId, failures);
@@ -79,11 +99,17 @@ export class SwarmView {
     return this.leases.length === 0 && this.peers.length > 0 && this.peers.every(p => p.banned);
   }
 
-  /** Every piece hash, when all are known (a seed reports them). */
-  allHashes(): Record<number, string> | undefined {
-    if (this.hashes.size !== this.pieceCount) return undefined;
-    return Object.fromEntries(this.hashes);
+  private forgetBeyondLimit(): void {
+    if (this.peers.length <= MAX_KNOWN_PEERS) return;
+    this.peers.sort((a, b) => Number(a.banned) - Number(b.banned) || b.lastHeardMs - a.lastHeardMs);
+    this.peers.length = MAX_KNOWN_PEERS;
   }
+}
+
+function union(a: Bitfield, b: Bitfield): Bitfield {
+  const out = a.clone();
+  for (let i = 0; i < b.pieceCount; i++) if (b.has(i)) out.set(i);
+  return out;
 }
 
 /** Runs of pieces not in `have`, as [start, end) ranges. */

@@ -7,7 +7,7 @@ import {
   decodeLeaveRequest,
   parseJsonBody,
 } from "../../../protocol/tracker-api";
-import { AnnounceOptions, announce } from "../announce";
+import { AnnounceOptions, ProofSigner, announce } from "../announce";
 import type { TrackerMetrics } from "../metrics";
 import type { SwarmStore } from "../swarm-store";
 import { readBody } from "./body";
@@ -15,6 +15,7 @@ import { readBody } from "./body";
 export interface AnnounceDeps {
   store: SwarmStore;
   options: AnnounceOptions;
+  signer: ProofSigner;
   metrics: TrackerMetrics;
   now: () => number;
 }
@@ -33,7 +34,7 @@ export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): 
     const request = decodeAnnounceRequest(await readJson(req));
     const now = deps.now();
     deps.store.sweep(now, request.digest);
-    const result = announce(deps.store, request, deps.options, now, sourceOf(req));
+    const result = announce(deps.store, request, deps.options, deps.signer, now, sourceOf(req));
     for (const event of result.leaseEvents) deps.metrics.leases.inc({ event });
     if (result.newSwarm) deps.metrics.swarmBlobBytes.inc(request.size);
     deps.metrics.announces.inc({ result: "ok" });

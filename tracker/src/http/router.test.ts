@@ -1,6 +1,7 @@
 // The real tracker server on port 0: auth, input errors, size limit, round trip, metrics, restart.
 import http from "node:http";
 import pino from "pino";
+import { publicKeyFromWire, verifyProof } from "../../../protocol/piece-proof";
 import { AnnounceResponse, decodeAnnounceResponse, encodeBitfield } from "../../../protocol/tracker-api";
 import { createTracker, Tracker } from "../tracker";
 
@@ -172,7 +173,7 @@ describe("tracker HTTP API", () => {
     expect(reply.status).toBe(409);
   });
 
-  it("round-trips announces: peers, hashes, leases, piece size", async () => {
+  it("round-trips announces: peers, proofs, leases, piece size", async () => {
     const first = await announce(port, announceBody("a", [0], { pieceHashes: { "0": HASH } }));
     expect(first).toMatchObject({
       pieceSize: 100,
@@ -180,15 +181,26 @@ describe("tracker HTTP API", () => {
       peers: [],
       leases: [{ start: 1, end: 10, fetchEnd: 3 }],
     });
-    expect(first.pieceHashes).toEqual({ 0: HASH });
+    // no lease covered piece 0: the first report is signed, and the proof verifies
+    const key = publicKeyFromWire(first.trackerKey);
+    const signature = Buffer.from(first.proofs[0], "base64");
+    expect(verifyProof(key, { digest: DIGEST, pieceSize: 100, index: 0, hashHex: HASH, signature })).toBe(
+      true,
+    );
+    // a's lease covers piece 1: another member's hash for it is not signed, a's is
+    const racer = await announce(port, announceBody("zz", [1], { pieceHashes: { "1": "ab".repeat(32) } }));
+    expect(racer.proofs).toEqual({});
+    const holder = await announce(port, announceBody("a", [0, 1], { pieceHashes: { "1": HASH } }));
+    expect(Object.keys(holder.proofs)).toEqual(["1"]);
+    await request(port, "POST", "/v1/leave", { token: TOKEN, body: JSON.stringify({ peerId: "zz" }) });
     const second = await announce(port, announceBody("bb", []));
     expect(second.peers).toEqual([
-      { peerId: "a", address: "127.0.0.1:65002", have: "gAA=", complete: false },
+      { peerId: "a", address: "127.0.0.1:65002", have: "wAA=", complete: false },
     ]);
-    expect(second.leases).toEqual([{ start: 5, end: 10, fetchEnd: 7 }]);
+    expect(second.leases).toEqual([{ start: 6, end: 10, fetchEnd: 8 }]);
     const third = await announce(port, announceBody("ccc", []));
     expect(third.leases).toEqual([]); // maxOriginStreams = 2
-    expect(third.peers.map(p => p.peerId).sort()).toEqual(["a", "bb"]);
+    expect(third.peers.map(p => p.peerId).sort()).toEqual(["a"]); // bb holds nothing ccc could use
     const mismatch = await announce(port, announceBody("dddd", [], { pieceSize: 50, have: "AAAA" }));
     expect(mismatch.pieceSize).toBe(100);
     expect(mismatch.leases).toEqual([]);
@@ -199,8 +211,8 @@ describe("tracker HTTP API", () => {
     });
     expect(left.json()).toEqual({ ok: true, removed: 1 });
     const afterLeave = await announce(port, announceBody("ccc", []));
-    expect(afterLeave.peers.map(p => p.peerId)).toEqual(["bb"]);
-    expect(afterLeave.leases).toEqual([{ start: 0, end: 5, fetchEnd: 2 }]); // a left: its lease and piece 0 are free
+    expect(afterLeave.peers.map(p => p.peerId)).toEqual([]); // bb holds nothing yet
+    expect(afterLeave.leases).toEqual([{ start: 0, end: 6, fetchEnd: 2 }]); // a left: its lease and pieces are free
   });
 
   it("binds a peer id to the address it announces from: no one else may announce or leave as it", async () => {
@@ -254,7 +266,7 @@ describe("tracker HTTP API", () => {
     await announce(port, announceBody("a", [0, 1, 2], { pieceHashes: { "1": HASH } }));
     const rebuilt = await announce(port, announceBody("bb", [5]));
     expect(rebuilt.peers).toEqual([expect.objectContaining({ peerId: "a", have: "4AA=" })]);
-    expect(rebuilt.pieceHashes).toEqual({ 1: HASH });
+    expect(rebuilt.swarmCopies).toBe(4);
     const text = (await request(port, "GET", "/metrics")).text;
     expect(text).toMatch(/^peerpull_tracker_peers 2$/m);
     expect(metricValue(text, "peerpull_tracker_swarms")).toBe(1);

@@ -1,7 +1,9 @@
 /**
- * The peer piece route (DESIGN 2.5): GET /p2p/v1/blobs/<digest>/pieces/<index> with
- * `Authorization: Bearer <peer token>` (401 otherwise), 404 unless the piece is held and verified
- * (a piece of a partial download, or of a complete cached blob). Uploads wait on the node limiter.
+ * The peer piece route (DESIGN 2.5, wire in protocol/peer-wire.ts): GET
+ * /p2p/v1/blobs/<digest>/pieces/<index> with `Authorization: Bearer <peer token>` (401 otherwise),
+ * 404 unless the piece is held with its proof (a piece of a partial download, or of a complete
+ * cached blob), the proof and this agent's servable pieces in headers. Uploads wait on the node
+ * limiter.
  *
  * At most `uploadSlots` pieces go out at once; beyond that a request gets 503 at once and the asker
  * tries another holder. Serving everyone at once would split the upload so thin that no copy
@@ -10,18 +12,25 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { PEER_HEADERS, PIECE_PATH } from "../../../protocol/peer-wire";
 import { pieceCount, pieceSpan } from "../../../protocol/pieces";
 import type { BlobStore } from "../cache/blob-store";
-import type { SwarmBook } from "../swarm/swarm-book";
-import type { PeerRoute } from "./peer-server";
+import type { PeerRoute } from "../http/peer-server";
+import type { PartialBlob } from "../cache/partial-store";
+import type { HeldProofs } from "./held-proofs";
 import { UploadSlots } from "./upload-slots";
 
-const PIECE_PATH = /^\/p2p\/v1\/blobs\/(sha256:[a-f0-9]{64})\/pieces\/(0|[1-9]\d{0,8})$/;
+/** What this agent holds for the swarm (the swarm's book implements it). */
+export interface HeldPieces {
+  proofs(digest: string): HeldProofs | undefined;
+  partial(digest: string): PartialBlob | undefined;
+  pieceSizeOf(digest: string, size: number): number;
+}
 
 export interface PeerApiDeps {
   token: string;
   store: Pick<BlobStore, "stat" | "open">;
-  book: SwarmBook;
+  book: HeldPieces;
   limiter: { take(bytes: number): Promise<void> };
   onUpload: (bytes: number) => void;
   /** Pieces sent at the same time; more requests get 503 (busy). */
@@ -43,12 +52,24 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     const match = PIECE_PATH.exec(path);
     if (!match) return end(res, 404, "not found\n");
     if (req.method !== "GET") return end(res, 405, "method not allowed\n");
+    const [digest, index] = [match[1], Number(match[2])];
+    const proofs = deps.book.proofs(digest);
+    const have: Record<string, string> = proofs ? { [PEER_HEADERS.have]: proofs.servable.encode() } : {};
+    const proof = proofs?.proof(index);
+    if (!proof) return end(res, 404, "piece not held\n", have);
     const release = slots.tryAcquire();
-    if (!release) return end(res, 503, "busy\n", { "retry-after": "1" });
+    if (!release) return end(res, 503, "busy\n", { "retry-after": "1", ...have });
     try {
-      const body = await openPiece(deps, match[1], Number(match[2]));
-      if (!body) return end(res, 404, "piece not held\n");
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
+      const body = await openPiece(deps, digest, index);
+      if (!body) return end(res, 404, "piece not held\n", have);
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": body.length,
+        [PEER_HEADERS.pieceHash]: proof.hashHex,
+        [PEER_HEADERS.proof]: proof.signature,
+        [PEER_HEADERS.trackerKey]: proof.trackerKey,
+        ...have,
+      });
       await send(body, res, deps);
       return true;
     } finally {

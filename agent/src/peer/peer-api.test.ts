@@ -7,13 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { Registry } from "prom-client";
-import { pieceSpan } from "../../../protocol/pieces";
+import { generateKeyPairSync, sign } from "node:crypto";
+import { proofPayload, publicKeyFromWire, publicKeyToWire, verifyProof } from "../../../protocol/piece-proof";
+import { Bitfield, pieceSpan, sha256Hex } from "../../../protocol/pieces";
 import { FsBlobStore } from "../cache/fs-blob-store";
 import { PartialStore } from "../cache/partial-store";
 import { SwarmBook } from "../swarm/swarm-book";
 import { blobOf } from "../testing/blob-store-conformance";
 import { createPeerApi } from "./peer-api";
-import { createPeerServer } from "./peer-server";
+import { createPeerServer } from "../http/peer-server";
+import { HeldProofs } from "./held-proofs";
 
 const TOKEN = "peer-api-test-token-0123";
 const PIECE = 1000;
@@ -31,6 +34,27 @@ const piece = (bytes: Buffer, index: number) => {
   const span = pieceSpan(index, bytes.length, PIECE);
   return bytes.subarray(span.start, span.end + 1);
 };
+const tracker = generateKeyPairSync("ed25519");
+const trackerKey = publicKeyToWire(tracker.publicKey);
+
+/** Proofs for `indexes` of a blob as the tracker would sign them; `unsigned` get a hash only. */
+function proofsFor(
+  blob: { digest: string; bytes: Buffer },
+  indexes: number[],
+  unsigned: number[] = [],
+): HeldProofs {
+  const proofs = new HeldProofs(Math.ceil(blob.bytes.length / PIECE));
+  const signatures: Record<number, string> = {};
+  for (const index of [...indexes, ...unsigned]) proofs.setHash(index, sha256Hex(piece(blob.bytes, index)));
+  for (const index of indexes)
+    signatures[index] = sign(
+      null,
+      proofPayload(blob.digest, PIECE, index, sha256Hex(piece(blob.bytes, index))),
+      tracker.privateKey,
+    ).toString("base64");
+  proofs.acceptSignatures(trackerKey, signatures);
+  return proofs;
+}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pp-peer-api-"));
@@ -43,7 +67,9 @@ beforeAll(async () => {
   const partial = await partials.create(partialBlob.digest, partialBlob.bytes.length, PIECE);
   await partial.writePiece(1, piece(partialBlob.bytes, 1));
   await partial.writePiece(3, piece(partialBlob.bytes, 3));
-  book.downloading(partial);
+  await partial.writePiece(2, piece(partialBlob.bytes, 2)); // held, its proof not signed yet
+  book.downloading(partial, proofsFor(partialBlob, [1, 3], [2]));
+  book.finished(complete.digest, { size: complete.bytes.length, proofs: proofsFor(complete, [0, 1, 2]) });
   const peerApi = createPeerApi({
     token: TOKEN,
     store,
@@ -93,6 +119,7 @@ describe("peer piece API", () => {
     { name: "unknown blob", path: piecePath("sha256:" + "0".repeat(64), 0) },
     { name: "piece past the end of a complete blob", path: piecePath(complete.digest, 3) },
     { name: "piece a partial does not hold yet", path: piecePath(partialBlob.digest, 0) },
+    { name: "piece held but not yet proven by the tracker", path: piecePath(partialBlob.digest, 2) },
     { name: "malformed path", path: "/p2p/v1/blobs/sha256:xyz/pieces/0" },
   ])("404 for $name", async ({ path }) => {
     expect((await get(path, TOKEN)).status).toBe(404);
@@ -110,7 +137,17 @@ describe("peer piece API", () => {
       const res = await get(piecePath(digest, index), TOKEN);
       expect(res.status).toBe(200);
       expect(Buffer.from(await res.arrayBuffer()).equals(want)).toBe(true);
+      // the proof rides along and verifies; the HAVE bitfield lists what can be served
+      const hashHex = res.headers.get("x-peerpull-piece-hash")!;
+      expect(hashHex).toBe(sha256Hex(want));
+      expect(res.headers.get("x-peerpull-tracker-key")).toBe(trackerKey);
+      const signature = Buffer.from(res.headers.get("x-peerpull-piece-proof")!, "base64");
+      expect(
+        verifyProof(publicKeyFromWire(trackerKey), { digest, pieceSize: PIECE, index, hashHex, signature }),
+      ).toBe(true);
     }
+    const partialHave = (await get(piecePath(partialBlob.digest, 0), TOKEN)).headers.get("x-peerpull-have")!;
+    expect(Bitfield.decode(partialHave, 4).missing()).toEqual([0, 2]);
     const total = cases.reduce((sum, c) => sum + c.want.length, 0);
     expect(uploaded - before).toBe(total);
     expect(taken).toBeGreaterThanOrEqual(total);
