@@ -18,7 +18,7 @@ import type { PeerBanReason } from "../metrics";
 import { HeldProofs } from "../peer/held-proofs";
 import { PeerBusyError, PeerMissingError, type PeerApi } from "../peer/peer-client";
 import type { UpstreamClient } from "../upstream/upstream-client";
-import { DownloadState, FallbackReason, OriginRun, planDownload, PlanLimits } from "./download-plan";
+import { DownloadState, OriginRun, planDownload, PlanLimits } from "./download-plan";
 import { InOrderFeeder } from "./in-order-feeder";
 import { checkPeerPiece } from "./piece-check";
 import { intoPieces, LeaseLostError, whileLeased } from "./piece-chunks";
