@@ -11,6 +11,7 @@ import { P2P_CONFIG_GVK } from "../crd/p2p-acceleration-config";
 import { activeConfig } from "../crd/active-config";
 import { applyDesired, removeEverything } from "./apply";
 import { ReconcileCluster, errorText } from "./cluster";
+import { credentialsSecretOf, SecretRef } from "./credentials-secret";
 import { desiredObjects, ManifestObject } from "./desired-objects";
 import { AGENT_NAME, PEER_TOKEN_KEY, PEER_TOKEN_SECRET, SYSTEM_NAMESPACE } from "./names";
 import { resolveRegistries } from "./registries";
@@ -35,6 +36,8 @@ export interface PassResult {
   /** Something failed that may succeed later (API error, cloud error): retry with backoff. */
   retry: boolean;
   active?: string;
+  /** The Secret the active config's ACR resolution reads: a change to it asks for a pass. */
+  credentialsSecret?: SecretRef;
 }
 
 const MIN_TOKEN_CHARS = 16;
@@ -54,7 +57,7 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
   }
   const name = active.metadata!.name!;
   const spec = active.spec ?? {};
-  const registries = await resolveRegistries(spec, deps.acr);
+  const registries = await resolveRegistries(spec, deps.acr, active.status?.registries);
   const report: PassReport = {
     generation: active.metadata?.generation,
     namespace,
@@ -96,7 +99,8 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
   for (const other of configs)
     if (other !== active && other.metadata?.name && !other.metadata.deletionTimestamp)
       await writeStatus(deps, other, inactiveReport(namespace, name));
-  return { retry, active: name };
+  const credentialsSecret = credentialsSecretOf(spec);
+  return { retry, active: name, ...(credentialsSecret ? { credentialsSecret } : {}) };
 }
 
 function inactiveReport(namespace: string, active: string): PassReport {
