@@ -1,6 +1,7 @@
 /**
  * One reconcile pass over the whole cluster, in order: pick the active config -> resolve registries
- * -> read the kept peer token -> desired objects -> apply (prune what is no longer wanted) -> status.
+ * -> read the kept peer token and the live agent DaemonSet (did agents run in mirror mode?) ->
+ * desired objects -> apply (prune what is no longer wanted) -> status.
  * No config left: remove everything peerpull created, derived pull secrets included.
  * Idempotent; the controller decides when it runs and retries it.
  */
@@ -13,6 +14,7 @@ import { applyDesired, removeEverything } from "./apply";
 import { ReconcileCluster, errorText } from "./cluster";
 import { credentialsSecretOf, SecretRef } from "./credentials-secret";
 import { desiredObjects, ManifestObject } from "./desired-objects";
+import { DaemonSetVolumes, mirrorCleanupNeeded } from "./desired-objects/mirror-cleanup";
 import { AGENT_NAME, PEER_TOKEN_KEY, PEER_TOKEN_SECRET, SYSTEM_NAMESPACE } from "./names";
 import { resolveRegistries } from "./registries";
 import { DaemonSetView, PassReport, statusOf } from "./status";
@@ -65,11 +67,13 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
     nodeSelectorEnable: spec.p2p?.nodeSelectorEnable === true,
   };
   let retry = registries.retry;
+  const agentRef = { apiVersion: "apps/v1", kind: "DaemonSet", namespace, name: AGENT_NAME };
   const desired = desiredObjects({
     spec,
     registries: registries.registries,
     peerToken: await keptToken(deps, namespace),
     namespace,
+    mirrorCleanup: mirrorCleanupNeeded(spec, await deps.cluster.read<DaemonSetVolumes>(agentRef)),
     owner: {
       apiVersion: `${P2P_CONFIG_GVK.group}/${P2P_CONFIG_GVK.version}`,
       kind: P2P_CONFIG_GVK.kind,
@@ -89,12 +93,7 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
       retry = true;
     }
   }
-  report.agentDaemonSet = await deps.cluster.read<DaemonSetView>({
-    apiVersion: "apps/v1",
-    kind: "DaemonSet",
-    namespace,
-    name: AGENT_NAME,
-  });
+  report.agentDaemonSet = await deps.cluster.read<DaemonSetView>(agentRef);
   await writeStatus(deps, active, report);
   for (const other of configs)
     if (other !== active && other.metadata?.name && !other.metadata.deletionTimestamp)
