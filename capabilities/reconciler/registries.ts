@@ -10,7 +10,7 @@
  * `127.0.0.1:<port>/<acr-host>/...` could no longer pull.
  */
 import { parseUpstream } from "../../protocol/agent-config";
-import type { AcrResolution, AcrResolver } from "../acr/acr-resolver";
+import type { AcrError, AcrResolution, AcrResolver } from "../acr/acr-resolver";
 import type { P2PAccelerationConfigSpec, ResolvedRegistry } from "../crd/p2p-acceleration-config";
 
 export interface RegistriesOutcome {
@@ -83,9 +83,6 @@ export function registriesOutcome(
     return { registries, resolved: true, reason: "Resolved", message: describe(registries), retry: false };
   }
   const acr = [...resolution.registries, ...keptFromStatus(instances, resolution.registries, previous)];
-  const code = error.message.includes(error.code) ? "" : `${error.code}: `;
-  const request =
-    error.requestId && !error.message.includes(error.requestId) ? ` (RequestId ${error.requestId})` : "";
   const kept = acr.length ? ` Using the last resolved domains: ${acr.map(r => r.host).join(", ")}.` : "";
   const next = error.retryable
     ? "Retrying with backoff."
@@ -94,9 +91,18 @@ export function registriesOutcome(
     registries: merge(fixed, acr),
     resolved: false,
     reason: "AcrResolutionFailed",
-    message: `ACR resolution failed: ${code}${error.message}${request}.${kept} ${next}`,
+    message: `ACR resolution failed: ${acrErrorText(error)}.${kept} ${next}`,
     retry: error.retryable,
   };
+}
+
+/** Pure: an ACR error in one line with its code and RequestId, each once (the resolver's messages
+ * often carry them already). */
+export function acrErrorText(error: AcrError): string {
+  const code = error.message.includes(error.code) ? "" : `${error.code}: `;
+  const request =
+    error.requestId && !error.message.includes(error.requestId) ? ` (RequestId ${error.requestId})` : "";
+  return `${code}${error.message}${request}`.replace(/\s+/g, " ").trim();
 }
 
 /**
