@@ -144,7 +144,12 @@ describe("reconciler + ACR resolver against the fake Container Registry API", ()
       "check access-key-id and access-key-secret in Secret kube-system/alibaba-addon-secret",
     );
     expect(message.split("RequestId").length).toBe(2); // said once
-    expect(condition(cluster, "Ready")).toMatchObject({ status: "False" });
+    // the cloud's error is why nothing runs, not a config without registries
+    expect(condition(cluster, "Ready")).toMatchObject({
+      status: "False",
+      reason: "RegistriesNotResolved",
+      message,
+    });
     // no registry at all yet: nothing is applied, agents are not started with an empty config
     expect(cluster.store("DaemonSet").size).toBe(0);
 
