@@ -1,11 +1,13 @@
 /** Wires the capabilities of the Pepr module to the real cluster. */
 import { Log } from "pepr";
 import { Registry } from "prom-client";
+import { createAcrResolver } from "./acr/create-acr-resolver";
 import { podMirrorCapability } from "./pod-mirror/capability";
 import { K8sCluster } from "./pod-mirror/k8s-cluster";
 import { promMutationMetrics } from "./pod-mirror/metrics";
 import { reconcilerCapability } from "./reconciler/capability";
 import { ReconcileController } from "./reconciler/controller";
+import { readSecretVia } from "./reconciler/credentials-secret";
 import { K8sReconcileCluster } from "./reconciler/k8s-reconcile-cluster";
 import { SYSTEM_NAMESPACE } from "./reconciler/names";
 import { reconcilePass } from "./reconciler/reconcile";
@@ -20,11 +22,13 @@ export const PodMirror = podMirrorCapability({
   ignoredNamespaces: new Set(["kube-system", MODULE_NAMESPACE]),
 });
 
+const reconcileCluster = new K8sReconcileCluster();
 const reconcileDeps = {
-  cluster: new K8sReconcileCluster(),
+  cluster: reconcileCluster,
   log: Log,
   namespace: SYSTEM_NAMESPACE,
-  // acr: the ACR resolver (capabilities/acr/) plugs in here; without it acrInstances are reported unresolved
+  // spec.acrInstances -> registries; reads the credentials Secret through the same cluster client
+  acr: createAcrResolver({ readSecret: readSecretVia(reconcileCluster) }),
 };
 const controller = new ReconcileController({
   pass: retryInSeconds => reconcilePass(reconcileDeps, retryInSeconds),

@@ -2,7 +2,9 @@
  * The module's RBAC is exactly what it does. One journey through everything the module does on one
  * in-memory cluster (pod mutation, derived secrets following their originals, reconcile: create,
  * change, prune, status, delete and cleanup, plus the watches Pepr opens for the bindings) records
- * every API request; each must be allowed by the ClusterRole that Pepr generates from package.json
+ * every API request (reading the ACR credentials Secret, the default one and a configured secretRef,
+ * through the resolver as index.ts wires it, against the fake Container Registry API, included);
+ * each must be allowed by the ClusterRole that Pepr generates from package.json
  * (`rbacMode: scoped` + `rbac`), and every rule must be used by some request, Pepr's own (its store
  * and the store's CRD) aside. The same rules are checked in dist/ when `pepr build` has run.
  */
@@ -16,6 +18,7 @@ import type { ApiCall } from "./testing/memory-api";
 
 // Pepr registers Watch bindings only in build, dev or watch mode; set before pepr is loaded.
 process.env.PEPR_MODE = "build";
+process.env.ALIBABA_CLOUD_ECS_METADATA_DISABLED = "true";
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { Registry } = require("prom-client") as typeof import("prom-client");
 const { podMirrorCapability } =
@@ -32,6 +35,12 @@ const { MemoryCluster } = require("./testing/memory-cluster") as typeof import("
 const fixtures = require("./testing/fixtures") as typeof import("./testing/fixtures");
 const { admit, podCreateRequest } = require("./testing/admission") as typeof import("./testing/admission");
 const { RecordingLog } = require("./testing/recording-log") as typeof import("./testing/recording-log");
+const { createAcrResolver } =
+  require("./acr/create-acr-resolver") as typeof import("./acr/create-acr-resolver");
+const { readSecretVia } =
+  require("./reconciler/credentials-secret") as typeof import("./reconciler/credentials-secret");
+const acrFixtures = require("./acr/testing/acr-fixtures") as typeof import("./acr/testing/acr-fixtures");
+const { FakeCrApi } = require("./acr/testing/fake-cr-api") as typeof import("./acr/testing/fake-cr-api");
 const { clusterRole } = require("pepr/src/lib/assets/rbac") as {
   clusterRole: (
     name: string,
@@ -45,10 +54,17 @@ const { clusterRole } = require("pepr/src/lib/assets/rbac") as {
 const PEPR_OWN = new Set(["pepr.dev", "apiextensions.k8s.io"]);
 const NS = "peerpull-system";
 
-async function journey(): Promise<{ calls: ApiCall[]; capabilities: Capability[] }> {
+async function journey(
+  api: InstanceType<typeof FakeCrApi>,
+): Promise<{ calls: ApiCall[]; capabilities: Capability[] }> {
   const cluster = new MemoryCluster();
   const log = new RecordingLog();
-  const deps = { cluster, log, newToken: () => "t".repeat(32) };
+  const acr = createAcrResolver({
+    readSecret: readSecretVia(cluster),
+    endpointFor: () => api.endpoint,
+    protocol: "http",
+  });
+  const deps = { cluster, log, acr, newToken: () => "t".repeat(32) };
   const controller = new ReconcileController({ pass: r => reconcilePass(deps, r), log });
   const podMirror = podMirrorCapability({
     cluster,
@@ -59,8 +75,15 @@ async function journey(): Promise<{ calls: ApiCall[]; capabilities: Capability[]
   const reconciler = reconcilerCapability(controller, NS);
 
   cluster.setNamespace("shop", { "k8s.aliyun.com/image-accelerate-mode": "p2p" });
-  cluster.setConfig(fixtures.accelerationConfig([{ host: "registry.example.com" }]));
+  cluster.putSecret(acrFixtures.keySecret(acrFixtures.KEY));
+  const acrSpec = { region: acrFixtures.REGION, acrInstances: [acrFixtures.SHOP.id] };
+  cluster.setConfig(fixtures.accelerationConfig([{ host: "registry.example.com" }], acrSpec));
   await controller.request("created");
+  expect(cluster.configs.get("default")!.status!.registries!.map(r => r.source)).toEqual([
+    "static",
+    "acr",
+    "acr",
+  ]);
   cluster.setDaemonSetStatus(NS, "peerpull-agent", 2, 2);
   await controller.request("agents changed");
   const cred = fixtures.basicAuth("robot", "pw");
@@ -73,10 +96,19 @@ async function journey(): Promise<{ calls: ApiCall[]; capabilities: Capability[]
   });
   cluster.putSecret(changed);
   expect(await followSecret(changed, false, cluster)).toBe("updated");
+  // a configured secretRef is read instead; the watch on it asks for a pass when it changes
+  cluster.putSecret(acrFixtures.keySecret(acrFixtures.KEY, "acr-creds", "shop-key"));
   cluster.setConfig(
-    fixtures.accelerationConfig([{ host: "registry.example.com" }], { p2p: { downloadPattern: "source" } }),
+    fixtures.accelerationConfig([{ host: "registry.example.com" }], {
+      ...acrSpec,
+      credentials: { secretRef: { namespace: "acr-creds", name: "shop-key" } },
+      p2p: { downloadPattern: "source" },
+    }),
   );
   await controller.request("updated");
+  expect(cluster.apiCalls).toContainEqual(
+    expect.objectContaining({ verb: "get", resource: "secrets", namespace: "acr-creds", name: "shop-key" }),
+  );
   cluster.deleteConfig("default");
   await controller.request("deleted");
   expect(cluster.secrets.has("shop/acr-credential-regcred-p2p")).toBe(false);
@@ -126,7 +158,26 @@ function checkRules(rules: V1PolicyRule[], calls: ApiCall[]): void {
 describe("module RBAC", () => {
   let calls: ApiCall[];
   let capabilities: Capability[];
-  beforeAll(async () => ({ calls, capabilities } = await journey()));
+  const api = new FakeCrApi(acrFixtures.REGION);
+  beforeAll(async () => {
+    api.service.addAccessKey({ ...acrFixtures.KEY, actions: acrFixtures.shippedPolicyActions() });
+    api.service.addInstance(acrFixtures.SHOP);
+    await api.start();
+    ({ calls, capabilities } = await journey(api));
+  });
+  afterAll(() => api.stop());
+
+  it("the journey read the default credentials Secret", () => {
+    expect(calls).toContainEqual(
+      expect.objectContaining({
+        verb: "get",
+        group: "",
+        resource: "secrets",
+        namespace: "kube-system",
+        name: "alibaba-addon-secret",
+      }),
+    );
+  });
 
   it("the ClusterRole Pepr generates allows every request the module makes, and nothing more", () => {
     const role = clusterRole(

@@ -1,13 +1,16 @@
 /**
- * From an instance id to a rewritten pod: the resolver turns `spec.acrInstances` into registries
- * (against the fake Container Registry API), they are placed in `status.registries` as the
- * reconciler writes them, and a Pod CREATE run through Pepr's own mutate processor gets the
+ * From config to effect: an instance id in a `P2PAccelerationConfig` goes through the reconciler
+ * (with the resolver wired as `capabilities/index.ts` wires it, against the fake Container Registry
+ * API, which checks every signature) into the agents' config (`agent.yaml` upstreams, VPC origin)
+ * and `status.registries`; a Pod CREATE run through Pepr's own mutate processor then gets the
  * instance's images — by internet or VPC domain — rewritten to the node-local agent.
- * (The rendered agent config is the reconciler's; that half is checked where the reconciler lives.)
  */
 process.env.ALIBABA_CLOUD_ECS_METADATA_DISABLED = "true";
 
 import { Registry } from "prom-client";
+import { parse } from "yaml";
+import { readSecretVia } from "../reconciler/credentials-secret";
+import { reconcilePass } from "../reconciler/reconcile";
 import { promMutationMetrics } from "../pod-mirror/metrics";
 import { podMirrorCapability } from "../pod-mirror/capability";
 import { admit, podCreateRequest } from "../testing/admission";
@@ -52,11 +55,13 @@ function setup() {
     ignoredNamespaces: new Set(["kube-system", "pepr-system"]),
   });
   const acr = createAcrResolver({
-    readSecret: (namespace, name) => cluster.readSecret(namespace, name),
+    readSecret: readSecretVia(cluster),
     endpointFor: () => api.endpoint,
     protocol: "http",
   });
-  return { cluster, config, capability, acr };
+  const reconcile = () =>
+    reconcilePass({ cluster, acr, log: new RecordingLog(), newToken: () => "t".repeat(32) });
+  return { cluster, config, capability, reconcile };
 }
 
 const shopPod = () =>
@@ -66,19 +71,23 @@ const shopPod = () =>
   });
 
 describe("an ACR instance id ends up as hosts the pod mutation rewrites", () => {
-  it("rewrites the instance's images once the resolved registries are in the status", async () => {
-    const { cluster, config, capability, acr } = setup();
-    const { registries, error } = await acr.resolve(config.spec!);
-    expect(error).toBeUndefined();
-    cluster.setConfig({
-      ...config,
-      status: {
-        registries: [
-          { host: "docker.io", origin: "https://registry-1.docker.io", source: "static" },
-          ...registries,
-        ],
-      },
-    });
+  it("the reconciler puts the instance's hosts in the agents' config and the status; its images are rewritten", async () => {
+    const { cluster, config, capability, reconcile } = setup();
+    cluster.setConfig(config);
+    expect((await reconcile()).retry).toBe(false);
+    const agentYaml = (
+      cluster.store("ConfigMap").get("peerpull-system/peerpull-agent") as { data: Record<string, string> }
+    ).data["agent.yaml"];
+    expect(parse(agentYaml).upstreams).toEqual([
+      { host: "docker.io", origin: "https://registry-1.docker.io" },
+      { host: INTERNET, origin: `https://${VPC}` },
+      { host: VPC, origin: `https://${VPC}` },
+    ]);
+    expect(cluster.configs.get("default")!.status!.registries).toEqual([
+      { host: "docker.io", origin: "https://registry-1.docker.io", source: "static" },
+      { host: INTERNET, origin: `https://${VPC}`, source: "acr", instanceId: SHOP.id },
+      { host: VPC, origin: `https://${VPC}`, source: "acr", instanceId: SHOP.id },
+    ]);
 
     const { response, patch } = await admit(capability, podCreateRequest(shopPod(), "shop"));
     expect(response.allowed).toBe(true);
@@ -95,6 +104,17 @@ describe("an ACR instance id ends up as hosts the pod mutation rewrites", () => 
       path: "/spec/imagePullSecrets/1",
       value: { name: "acr-credential-acr-pull-p2p" },
     });
+  });
+
+  it("leaves them alone when the cloud refuses the credentials (nothing resolved yet)", async () => {
+    const { cluster, config, capability, reconcile } = setup();
+    cluster.putSecret(keySecret({ id: KEY.id, secret: "not-the-secret" }));
+    cluster.setConfig(config);
+    await reconcile();
+    expect(cluster.configs.get("default")!.status!.registries!.map(r => r.host)).toEqual(["docker.io"]);
+    const { response, patch } = await admit(capability, podCreateRequest(shopPod(), "shop"));
+    expect(response.allowed).toBe(true);
+    expect(patch.filter(op => op.path.endsWith("/image"))).toEqual([]);
   });
 
   it("leaves them alone while the instance is not resolved (no registries in the status yet)", async () => {

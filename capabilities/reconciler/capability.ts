@@ -6,6 +6,7 @@
 import { a, Capability } from "pepr";
 import { P2PAccelerationConfig } from "../crd/p2p-acceleration-config";
 import { ReconcileController } from "./controller";
+import { isSecret } from "./credentials-secret";
 import { AGENT_NAME } from "./names";
 
 export function reconcilerCapability(controller: ReconcileController, namespace: string): Capability {
@@ -33,6 +34,16 @@ export function reconcilerCapability(controller: ReconcileController, namespace:
     .InNamespace(namespace)
     .WithName(AGENT_NAME)
     .Watch(() => controller.request("agent DaemonSet deleted"));
+
+  // a fixed or rotated AccessKey is used at once, not at the next resync (a bad key is not retried
+  // with backoff: nothing changes until someone edits the Secret)
+  When(a.Secret)
+    .IsCreatedOrUpdated()
+    .Watch(secret => {
+      const { namespace, name } = secret.metadata ?? {};
+      if (isSecret(controller.lastResult?.credentialsSecret, namespace, name))
+        return controller.request("credentials Secret changed");
+    });
 
   return capability;
 }

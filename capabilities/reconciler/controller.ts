@@ -33,6 +33,7 @@ export class ReconcileController {
   #retryTimer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #last: PassResult | undefined;
   readonly #opts: Required<Omit<ControllerOptions, "random">> & { random: () => number };
 
   constructor(opts: ControllerOptions) {
@@ -64,6 +65,11 @@ export class ReconcileController {
     return this.#running;
   }
 
+  /** What the last pass that returned reported (a pass that threw leaves it as it was). */
+  get lastResult(): PassResult | undefined {
+    return this.#last;
+  }
+
   /** How many passes in a row have failed (0 after a good one). */
   get failures(): number {
     return this.#failures;
@@ -82,7 +88,8 @@ export class ReconcileController {
     const nextDelay = this.#delay(this.#failures + 1);
     let retry: boolean;
     try {
-      retry = (await this.#opts.pass(Math.round(nextDelay / 1000))).retry;
+      this.#last = await this.#opts.pass(Math.round(nextDelay / 1000));
+      retry = this.#last.retry;
     } catch (err) {
       this.#opts.log.warn({ reason, err: errorText(err) }, "reconcile pass failed");
       retry = true;

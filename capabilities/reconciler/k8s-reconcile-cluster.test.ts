@@ -12,7 +12,9 @@ import { accelerationConfig } from "../testing/fixtures";
 import { FakeApiServer } from "../testing/fake-api-server";
 import type { ApiCall } from "../testing/memory-api";
 import { MemoryCluster } from "../testing/memory-cluster";
+import { keySecret, KEY } from "../acr/testing/acr-fixtures";
 import { ReconcileCluster } from "./cluster";
+import { readSecretVia } from "./credentials-secret";
 import { desiredObjects } from "./desired-objects";
 import { K8sReconcileCluster } from "./k8s-reconcile-cluster";
 
@@ -33,6 +35,10 @@ async function calls(cluster: ReconcileCluster): Promise<unknown[]> {
   for (const object of objects) await cluster.apply(object);
   results.push(await cluster.read(daemonSetRef));
   results.push(await cluster.read({ ...daemonSetRef, name: "missing" }));
+  // what the ACR resolver reads its AccessKey with (capabilities/index.ts)
+  const readSecret = readSecretVia(cluster);
+  results.push((await readSecret("kube-system", "alibaba-addon-secret"))?.data);
+  results.push(await readSecret("kube-system", "missing"));
   await cluster.remove({ apiVersion: "v1", kind: "Service", namespace: NS, name: "peerpull-tracker" });
   await cluster.remove({ apiVersion: "v1", kind: "Namespace", name: NS });
   results.push((await cluster.derivedSecrets()).length);
@@ -55,6 +61,7 @@ describe("K8sReconcileCluster on the wire", () => {
       status: { numberReady: 1 },
     });
     server.objects.set("/apis/peerpull.io/v1alpha1/p2paccelerationconfigs/default", accelerationConfig([]));
+    server.objects.set("/api/v1/namespaces/kube-system/secrets/alibaba-addon-secret", keySecret(KEY));
   });
   afterAll(async () => {
     if (previous === undefined) delete process.env.KUBECONFIG;
@@ -70,12 +77,14 @@ describe("K8sReconcileCluster on the wire", () => {
     for (const object of objects) twin.applyObject(object);
     twin.store("DaemonSet").get(`${NS}/peerpull-agent`)!.status = { numberReady: 1 };
     twin.setConfig(accelerationConfig([]));
+    twin.putSecret(keySecret(KEY));
     const mirrored = await calls(twin);
     const key = (c: ApiCall) =>
       JSON.stringify([c.verb, c.group, c.resource, c.subresource, c.namespace, c.name]);
     expect(server.apiCalls().map(key)).toEqual(twin.apiCalls.map(key));
     expect((real[0] as { status: unknown }).status).toEqual({ numberReady: 1 });
     expect(real.slice(1)).toEqual(mirrored.slice(1));
+    expect(real[2]).toEqual(keySecret(KEY).data);
   });
 
   it("applies server-side with field manager peerpull, forced", () => {

@@ -157,6 +157,57 @@ describe("reconcilePass", () => {
     expect(cluster.configs.get("default")!.status!.observedGeneration).toBe(2);
   });
 
+  describe("mirror mode", () => {
+    const podSpec = (c: MemoryCluster): Any => obj(c, "DaemonSet", "peerpull-agent").spec.template.spec;
+    const inits = (c: MemoryCluster) => (podSpec(c).initContainers ?? []).map((i: Any) => i.name);
+
+    const rows: {
+      name: string;
+      modes: ("mirror" | "rewrite")[];
+      cleanup: boolean;
+      between?: (c: MemoryCluster) => void;
+    }[] = [
+      { name: "mirror: the agents write hosts.toml, no cleanup", modes: ["mirror"], cleanup: false },
+      {
+        name: "mirror -> rewrite: the new agents clean up first",
+        modes: ["mirror", "rewrite"],
+        cleanup: true,
+      },
+      { name: "rewrite -> mirror: nothing to clean", modes: ["rewrite", "mirror"], cleanup: false },
+      {
+        name: "mirror -> rewrite -> a later change: the cleanup stays (no extra roll)",
+        modes: ["mirror", "rewrite", "rewrite"],
+        cleanup: true,
+      },
+      {
+        name: "mirror -> rewrite -> mirror: the cleanup goes",
+        modes: ["mirror", "rewrite", "mirror"],
+        cleanup: false,
+      },
+      {
+        name: "a DaemonSet deleted by hand comes back without it",
+        modes: ["mirror", "rewrite", "rewrite"],
+        cleanup: false,
+        between: c => c.removeObject("DaemonSet", NS, "peerpull-agent"),
+      },
+    ];
+    it.each(rows)("$name", async ({ modes, cleanup, between }) => {
+      const { cluster, deps, update } = setup({ mode: modes[0] });
+      await reconcilePass(deps);
+      for (const [i, mode] of modes.slice(1).entries()) {
+        if (i === modes.length - 2) between?.(cluster);
+        update({ mode, p2p: { cacheTTL: `${i + 2}h` } });
+        await reconcilePass(deps);
+      }
+      expect(agentYaml(cluster).includes("containerdHostsDir: /etc/containerd/certs.d")).toBe(
+        modes.at(-1) === "mirror",
+      );
+      expect(inits(cluster)).toEqual(cleanup ? ["mirror-cleanup"] : []);
+      const mountsCerts = podSpec(cluster).volumes.some((v: Any) => v.name === "containerd-certs");
+      expect(mountsCerts).toBe(cleanup || modes.at(-1) === "mirror");
+    });
+  });
+
   it("a config the agent would reject changes nothing and says why", async () => {
     const { cluster, deps, update } = setup();
     await reconcilePass(deps);

@@ -1,6 +1,7 @@
 /**
  * One reconcile pass over the whole cluster, in order: pick the active config -> resolve registries
- * -> read the kept peer token -> desired objects -> apply (prune what is no longer wanted) -> status.
+ * -> read the kept peer token and the live agent DaemonSet (did agents run in mirror mode?) ->
+ * desired objects -> apply (prune what is no longer wanted) -> status.
  * No config left: remove everything peerpull created, derived pull secrets included.
  * Idempotent; the controller decides when it runs and retries it.
  */
@@ -11,7 +12,9 @@ import { P2P_CONFIG_GVK } from "../crd/p2p-acceleration-config";
 import { activeConfig } from "../crd/active-config";
 import { applyDesired, removeEverything } from "./apply";
 import { ReconcileCluster, errorText } from "./cluster";
+import { credentialsSecretOf, SecretRef } from "./credentials-secret";
 import { desiredObjects, ManifestObject } from "./desired-objects";
+import { DaemonSetVolumes, mirrorCleanupNeeded } from "./desired-objects/mirror-cleanup";
 import { AGENT_NAME, PEER_TOKEN_KEY, PEER_TOKEN_SECRET, SYSTEM_NAMESPACE } from "./names";
 import { resolveRegistries } from "./registries";
 import { DaemonSetView, PassReport, statusOf } from "./status";
@@ -35,6 +38,8 @@ export interface PassResult {
   /** Something failed that may succeed later (API error, cloud error): retry with backoff. */
   retry: boolean;
   active?: string;
+  /** The Secret the active config's ACR resolution reads: a change to it asks for a pass. */
+  credentialsSecret?: SecretRef;
 }
 
 const MIN_TOKEN_CHARS = 16;
@@ -54,7 +59,7 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
   }
   const name = active.metadata!.name!;
   const spec = active.spec ?? {};
-  const registries = await resolveRegistries(spec, deps.acr);
+  const registries = await resolveRegistries(spec, deps.acr, active.status?.registries);
   const report: PassReport = {
     generation: active.metadata?.generation,
     namespace,
@@ -62,11 +67,13 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
     nodeSelectorEnable: spec.p2p?.nodeSelectorEnable === true,
   };
   let retry = registries.retry;
+  const agentRef = { apiVersion: "apps/v1", kind: "DaemonSet", namespace, name: AGENT_NAME };
   const desired = desiredObjects({
     spec,
     registries: registries.registries,
     peerToken: await keptToken(deps, namespace),
     namespace,
+    mirrorCleanup: mirrorCleanupNeeded(spec, await deps.cluster.read<DaemonSetVolumes>(agentRef)),
     owner: {
       apiVersion: `${P2P_CONFIG_GVK.group}/${P2P_CONFIG_GVK.version}`,
       kind: P2P_CONFIG_GVK.kind,
@@ -86,17 +93,13 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
       retry = true;
     }
   }
-  report.agentDaemonSet = await deps.cluster.read<DaemonSetView>({
-    apiVersion: "apps/v1",
-    kind: "DaemonSet",
-    namespace,
-    name: AGENT_NAME,
-  });
+  report.agentDaemonSet = await deps.cluster.read<DaemonSetView>(agentRef);
   await writeStatus(deps, active, report);
   for (const other of configs)
     if (other !== active && other.metadata?.name && !other.metadata.deletionTimestamp)
       await writeStatus(deps, other, inactiveReport(namespace, name));
-  return { retry, active: name };
+  const credentialsSecret = credentialsSecretOf(spec);
+  return { retry, active: name, ...(credentialsSecret ? { credentialsSecret } : {}) };
 }
 
 function inactiveReport(namespace: string, active: string): PassReport {

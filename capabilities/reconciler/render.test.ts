@@ -54,6 +54,18 @@ describe("peerpull-render", () => {
     expect(out.stdout).not.toContain("cri-abcdef12345678");
   });
 
+  it("--mirror-cleanup renders the rewrite-mode agents that first remove mirror mode's hosts.toml files", async () => {
+    const plain = await render(["-f", EXAMPLE]);
+    const cleanup = await render(["-f", EXAMPLE, "--mirror-cleanup"]);
+    expect(cleanup.code).toBe(0);
+    const initOf = (stdout: string) =>
+      parseAllDocuments(stdout)
+        .map(d => d.toJSON())
+        .find(d => d.kind === "DaemonSet").spec.template.spec.initContainers;
+    expect(initOf(plain.stdout)).toBeUndefined();
+    expect(initOf(cleanup.stdout).map((c: { name: string }) => c.name)).toEqual(["mirror-cleanup"]);
+  });
+
   const failures = [
     { name: "no -f", argv: [], code: 2, stderr: /-f is required/ },
     { name: "an unknown flag", argv: ["-f", EXAMPLE, "--nope"], code: 2, stderr: /Unknown option '--nope'/ },

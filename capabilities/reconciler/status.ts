@@ -129,6 +129,9 @@ function agentsVerdict(report: PassReport): { verdict: Verdict; counts: { desire
 function readyVerdict(report: PassReport, registries: Verdict, agents: Verdict): Verdict {
   if (report.inactiveBecause)
     return { status: "False", reason: "NotActive", message: report.inactiveBecause };
+  // nothing to accelerate because the ACR instances did not resolve: the cloud's error is the cause
+  if (report.refused?.reason === "NoRegistries" && registries.status !== "True")
+    return { status: "False", reason: "RegistriesNotResolved", message: registries.message };
   if (report.refused)
     return { status: "False", reason: report.refused.reason, message: report.refused.problems.join("; ") };
   if (report.applyError) {

@@ -112,6 +112,7 @@ export class FakeApiServer {
           const item = callOf("GET", key, new URLSearchParams());
           return item.resource === call.resource && (!call.namespace || item.namespace === call.namespace);
         })
+        .filter(([, object]) => matchesLabels(object, url.searchParams.get("labelSelector")))
         .map(([, object]) => object);
       return { status: 200, body: { kind: "List", metadata: { resourceVersion: "1" }, items } };
     }
@@ -146,4 +147,16 @@ export function callOf(method: string, path: string, query: URLSearchParams): Ap
     ...(namespace ? { namespace } : {}),
     ...(name ? { name } : {}),
   };
+}
+
+/** The equality-based label selectors the module sends (`key`, `!key`, `key=value`, `key!=value`). */
+function matchesLabels(object: unknown, selector: string | null): boolean {
+  if (!selector) return true;
+  const labels = (object as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {};
+  return selector.split(",").every(term => {
+    const [, not, key, op, value] = /^(!?)([^!=]+)(?:(!=|==?)(.*))?$/.exec(term.trim()) ?? [];
+    if (key === undefined) throw new Error(`label selector term not understood here: ${term}`);
+    if (!op) return not ? !(key in labels) : key in labels;
+    return op === "!=" ? labels[key] !== value : labels[key] === value;
+  });
 }

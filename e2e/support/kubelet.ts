@@ -1,11 +1,13 @@
 /**
- * Plays the kubelet for one container of a rendered pod spec, as far as a process needs it: the
- * image's command (the Dockerfile links `peerpull-agent` / `peerpull-tracker` to build/*.js), args
- * with `$(VAR)` expanded from the container's env (Kubernetes rules: `$$` escapes, unknown names stay
- * as written), env from values and the downward API, and each volume materialised as a directory
- * (ConfigMap and Secret items written with their modes, emptyDir and hostPath as directories) that
- * `launchScript` bind-mounts at its mountPath inside a private mount namespace, where a read-only
- * root filesystem is played by remounting `/` (and the /etc and /var/lib overlays) read-only.
+ * Plays the kubelet for one container (or init container) of a rendered pod spec, as far as a
+ * process needs it: the image's command (the Dockerfile links `peerpull-agent` / `peerpull-tracker`
+ * to build/*.js), args with `$(VAR)` expanded from the container's env (Kubernetes rules: `$$`
+ * escapes, unknown names stay as written), env from values and the downward API, and each volume
+ * materialised as a directory (ConfigMap and Secret items written with their modes, emptyDir and
+ * hostPath as directories; a hostPath is one directory for all of a node's pods when `hostPaths`
+ * maps it) that `launchScript` bind-mounts at its mountPath inside a private mount namespace, where
+ * a read-only root filesystem is played by remounting `/` (and the /etc and /var/lib overlays)
+ * read-only.
  */
 import { chmod, chown, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -22,6 +24,8 @@ export interface PodContext {
   objects: Manifest[];
   /** Where this pod's volumes are written. */
   dir: string;
+  /** hostPath volumes: the node's path -> the directory playing it (shared by the node's pods). */
+  hostPaths?: Record<string, string>;
 }
 
 export interface ContainerProcess {
@@ -50,7 +54,7 @@ export async function containerProcess(
   name: string,
   ctx: PodContext,
 ): Promise<ContainerProcess> {
-  const container = pod.containers.find(c => c.name === name);
+  const container = [...(pod.initContainers ?? []), ...pod.containers].find(c => c.name === name);
   if (!container) throw new Error(`no container ${name}`);
   const env = envOf(container, ctx);
   const [command, ...commandArgs] = container.command ?? [];
@@ -62,7 +66,8 @@ export async function containerProcess(
   for (const mount of container.volumeMounts ?? []) {
     const volume = pod.volumes?.find(v => v.name === mount.name);
     if (!volume) throw new Error(`volumeMount ${mount.name} names no volume`);
-    const source = join(ctx.dir, "volumes", volume.name);
+    const node = volume.hostPath ? ctx.hostPaths?.[volume.hostPath.path] : undefined;
+    const source = node ?? join(ctx.dir, "volumes", volume.name);
     await mkdir(source, { recursive: true });
     if (volume.configMap)
       await writeItems(

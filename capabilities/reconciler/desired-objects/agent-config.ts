@@ -10,6 +10,7 @@ import {
   AGENT_CONFIG_KEY,
   AGENT_NAME,
   CACHE_DIR,
+  CONTAINERD_CERTS_DIR,
   PEER_TOKEN_KEY,
   TOKEN_DIR,
   labelsOf,
@@ -35,6 +36,8 @@ export function agentConfigFile(input: DesiredInput): AgentConfigFile {
     ratelimit: p2p.ratelimit ?? "512M",
     downloadPattern: p2p.downloadPattern ?? "p2p",
   };
+  // mirror mode: the agent keeps a hosts.toml per upstream in the node's directory (mounted there)
+  if (input.spec.mode === "mirror") doc.containerdHostsDir = CONTAINERD_CERTS_DIR;
   if (swarmEnabled(input)) {
     doc.tracker = trackerUrls(input.namespace, input.spec.tracker?.replicas ?? 1).join(",");
     doc.peerTokenFile = `${TOKEN_DIR}/${PEER_TOKEN_KEY}`;

@@ -2,7 +2,8 @@
  * Pure: the agent DaemonSet. One agent per node on the host network: the registry port on 127.0.0.1
  * (containerd on the node pulls from it), the peer port on the node IP (downward API), the cache on a
  * hostPath or an emptyDir, every taint tolerated, node-critical priority, and a checksum of its config
- * and token in the pod template so a change rolls the agents.
+ * and token in the pod template so a change rolls the agents. Mirror mode mounts the node's containerd
+ * hosts directory; leaving it adds the cleanup init container (mirror-cleanup.ts).
  */
 import type { V1Container, V1DaemonSet, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { DEFAULT_P2P_PORT } from "../../crd/p2p-acceleration-config";
@@ -12,7 +13,6 @@ import {
   CACHE_DIR,
   CHECKSUM_ANNOTATION,
   CONFIG_DIR,
-  CONTAINERD_CERTS_DIR,
   IMAGE_USER,
   NODE_SELECTOR_LABEL,
   PEER_PORT,
@@ -24,6 +24,7 @@ import {
   selectorOf,
 } from "../names";
 import { swarmEnabled } from "./agent-config";
+import { containerdCertsMount, containerdCertsVolume, mirrorCleanupContainer } from "./mirror-cleanup";
 import { DesiredInput, ManifestObject } from "./types";
 
 const DEFAULT_RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "2Gi" } };
@@ -51,13 +52,10 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
     volumes.push(tokenVolume());
     mounts.push({ name: "peer-token", mountPath: TOKEN_DIR, readOnly: true });
   }
-  if (mirror) {
-    volumes.push({
-      name: "containerd-certs",
-      hostPath: { path: CONTAINERD_CERTS_DIR, type: "DirectoryOrCreate" },
-    });
-    mounts.push({ name: "containerd-certs", mountPath: CONTAINERD_CERTS_DIR });
-  }
+  if (mirror) mounts.push(containerdCertsMount());
+  const cleanup = !mirror && input.mirrorCleanup === true;
+  if (mirror || cleanup) volumes.push(containerdCertsVolume());
+  const image = input.spec.agent?.image ?? DEFAULT_IMAGE;
   const daemonSet = {
     apiVersion: "apps/v1",
     kind: "DaemonSet",
@@ -91,7 +89,8 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
             fsGroup: IMAGE_USER,
             seccompProfile: { type: "RuntimeDefault" },
           },
-          containers: [agentContainer(input, port, mounts)],
+          ...(cleanup ? { initContainers: [mirrorCleanupContainer(image)] } : {}),
+          containers: [agentContainer(input, image, port, mounts)],
           volumes,
         },
       },
@@ -100,10 +99,15 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
   return daemonSet as ManifestObject;
 }
 
-function agentContainer(input: DesiredInput, port: number, volumeMounts: V1VolumeMount[]): V1Container {
+function agentContainer(
+  input: DesiredInput,
+  image: string,
+  port: number,
+  volumeMounts: V1VolumeMount[],
+): V1Container {
   return {
     name: "agent",
-    image: input.spec.agent?.image ?? DEFAULT_IMAGE,
+    image,
     imagePullPolicy: "IfNotPresent",
     command: ["peerpull-agent"],
     // the peer port binds the node IP only; $(NODE_IP) is expanded by the kubelet

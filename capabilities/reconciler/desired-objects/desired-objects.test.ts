@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parse } from "yaml";
+import { parseAgentArgs } from "../../../agent/src/config/load";
 import type { P2PAccelerationConfigSpec, ResolvedRegistry } from "../../crd/p2p-acceleration-config";
 import { k8sSchemaProblems } from "../../testing/k8s-schema";
 import { desiredObjects, DesiredInput, ManifestObject } from ".";
@@ -28,7 +32,7 @@ const agentContainer = (objects: ManifestObject[]) => podSpec(objects).container
 const checksum = (objects: ManifestObject[]) =>
   find(objects, "DaemonSet").spec.template.metadata.annotations["peerpull.io/config-checksum"];
 
-const specs: { name: string; spec: P2PAccelerationConfigSpec }[] = [
+const specs: { name: string; spec: P2PAccelerationConfigSpec; mirrorCleanup?: boolean }[] = [
   { name: "empty spec (every default)", spec: {} },
   {
     name: "every field",
@@ -48,17 +52,21 @@ const specs: { name: string; spec: P2PAccelerationConfigSpec }[] = [
     },
   },
   { name: "source only", spec: { p2p: { downloadPattern: "source" } } },
+  { name: "rewrite after mirror (cleanup init container)", spec: {}, mirrorCleanup: true },
 ];
 
 describe("desiredObjects", () => {
-  it.each(specs)("renders objects valid against the Kubernetes OpenAPI schema: $name", ({ spec }) => {
-    const objects = render(spec);
-    expect(objects.flatMap(k8sSchemaProblems)).toEqual([]);
-    for (const o of objects) {
-      expect(o.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("peerpull");
-      expect(o.metadata.labels?.["app.kubernetes.io/part-of"]).toBe("peerpull");
-    }
-  });
+  it.each(specs)(
+    "renders objects valid against the Kubernetes OpenAPI schema: $name",
+    ({ spec, mirrorCleanup }) => {
+      const objects = render(spec, { mirrorCleanup });
+      expect(objects.flatMap(k8sSchemaProblems)).toEqual([]);
+      for (const o of objects) {
+        expect(o.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("peerpull");
+        expect(o.metadata.labels?.["app.kubernetes.io/part-of"]).toBe("peerpull");
+      }
+    },
+  );
 
   it("orders and names the objects as the README says", () => {
     expect(render({}).map(o => `${o.kind}/${o.metadata.name}`)).toEqual([
@@ -187,9 +195,12 @@ describe("desiredObjects", () => {
       },
     },
     {
-      name: "mirror mode mounts the node's containerd hosts directory at the same path",
+      name: "mirror mode mounts the node's containerd hosts directory at the same path and the agent writes there",
       spec: { mode: "mirror" },
       check: objects => {
+        expect(agentConfig(objects).containerdHostsDir).toBe("/etc/containerd/certs.d");
+        expect(podSpec(objects).initContainers).toBeUndefined();
+        expect(podSpec(objects).securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false });
         expect(podSpec(objects).volumes).toContainEqual({
           name: "containerd-certs",
           hostPath: { path: "/etc/containerd/certs.d", type: "DirectoryOrCreate" },
@@ -218,6 +229,73 @@ describe("desiredObjects", () => {
     },
   ];
   it.each(changes)("$name", ({ spec, check }) => check(render(spec)));
+
+  const leaving: {
+    name: string;
+    spec: P2PAccelerationConfigSpec;
+    mirrorCleanup: boolean;
+    cleans: boolean;
+  }[] = [
+    { name: "rewrite after mirror runs the cleanup first", spec: {}, mirrorCleanup: true, cleans: true },
+    { name: "rewrite that never was mirror", spec: {}, mirrorCleanup: false, cleans: false },
+    {
+      name: "mirror never cleans its own files",
+      spec: { mode: "mirror" },
+      mirrorCleanup: true,
+      cleans: false,
+    },
+  ];
+  it.each(leaving)("leaving mirror mode: $name", ({ spec, mirrorCleanup, cleans }) => {
+    const objects = render(spec, { mirrorCleanup });
+    const init = podSpec(objects).initContainers;
+    if (!cleans) return expect(init).toBeUndefined();
+    expect(init).toEqual([
+      expect.objectContaining({
+        name: "mirror-cleanup",
+        image: agentContainer(objects).image,
+        command: ["peerpull-agent"],
+        args: ["--containerd-hosts-dir", "/etc/containerd/certs.d", "--containerd-hosts-cleanup=true"],
+        volumeMounts: [{ name: "containerd-certs", mountPath: "/etc/containerd/certs.d" }],
+        securityContext: expect.objectContaining({ runAsUser: 0, capabilities: { drop: ["ALL"] } }),
+      }),
+    ]);
+    expect(podSpec(objects).volumes).toContainEqual({
+      name: "containerd-certs",
+      hostPath: { path: "/etc/containerd/certs.d", type: "DirectoryOrCreate" },
+    });
+    // only the init container gets the node's directory and root; the agent stays as it was
+    expect(agentContainer(objects).volumeMounts.map((m: Any) => m.name)).not.toContain("containerd-certs");
+    expect(podSpec(objects).securityContext).toMatchObject({ runAsUser: 65532, runAsNonRoot: true });
+    expect(agentConfig(objects).containerdHostsDir).toBeUndefined();
+    // the agent's own parser accepts the init container's command line
+    const parsed = parseAgentArgs(init[0].args);
+    expect(parsed).toMatchObject({
+      help: false,
+      config: { mirror: { hostsDir: "/etc/containerd/certs.d", cleanup: true } },
+    });
+  });
+
+  const modes: { name: string; spec: P2PAccelerationConfigSpec; hostsDir?: string }[] = [
+    { name: "rewrite", spec: {} },
+    { name: "mirror", spec: { mode: "mirror" }, hostsDir: "/etc/containerd/certs.d" },
+    {
+      name: "mirror, caching only",
+      spec: { mode: "mirror", p2p: { downloadPattern: "source" } },
+      hostsDir: "/etc/containerd/certs.d",
+    },
+  ];
+  it.each(modes)("the agent's own loader accepts the rendered config file: $name", ({ spec, hostsDir }) => {
+    const dir = mkdtempSync(join(tmpdir(), "agent-yaml-"));
+    try {
+      const file = join(dir, "agent.yaml");
+      writeFileSync(file, find(render(spec), "ConfigMap").data["agent.yaml"]);
+      const parsed = parseAgentArgs(["--config", file]);
+      if (parsed.help) throw new Error("help");
+      expect(parsed.config.mirror).toEqual({ ...(hostsDir ? { hostsDir } : {}), cleanup: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("a new peer token rolls agents and trackers; the same inputs render the same objects", () => {
     expect(render({})).toEqual(render({}));

@@ -10,6 +10,8 @@ export interface DesiredInput {
   peerToken: string;
   /** Where everything goes (peerpull-system unless rendered for somewhere else). */
   namespace: string;
+  /** Agents ran in mirror mode: rewrite-mode agents first remove their hosts.toml files (mirror-cleanup.ts). */
+  mirrorCleanup?: boolean;
   /** The live P2PAccelerationConfig; every object gets an owner reference to it. Absent when rendering. */
   owner?: { apiVersion: string; kind: string; name: string; uid: string };
 }
