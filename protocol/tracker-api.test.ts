@@ -160,6 +160,7 @@ describe("other decoders", () => {
       pieceSize: 100,
       pieceCount: 10,
       peers: [{ peerId: "n2", address: "10.0.0.2:65002", have: "/8A=", complete: true }],
+      swarmMembers: 3,
       swarmCopies: 8,
       proofs: { "3": Buffer.alloc(64, 7).toString("base64") },
       trackerKey: Buffer.alloc(32, 1).toString("base64"),

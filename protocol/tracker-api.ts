@@ -68,6 +68,8 @@ export interface AnnounceResponse {
   pieceCount: number;
   /** A bounded sample of other members, rotating from answer to answer, useful to the requester. */
   peers: PeerInfo[];
+  /** Live members of the swarm, the requester included (the sample may show only some of them). */
+  swarmMembers: number;
   /** Every copy of every piece the swarm's members hold: it grows while the swarm makes progress. */
   swarmCopies: number;
   /**
@@ -336,6 +338,7 @@ export function decodeAnnounceResponse(value: unknown): AnnounceResponse {
     pieceSize,
     pieceCount,
     peers,
+    swarmMembers: int(obj.swarmMembers, "swarmMembers", 0, Number.MAX_SAFE_INTEGER),
     swarmCopies: int(obj.swarmCopies, "swarmCopies", 0, Number.MAX_SAFE_INTEGER),
     proofs: proofSignatures(obj.proofs, pieceCount),
     trackerKey: trackerKey(obj.trackerKey),

@@ -6,6 +6,7 @@ import { coldBench, memoryBench, serveBench } from "./agent-bench";
 import { loneBench } from "./lone-bench";
 import { BenchResult, emit, Scenario } from "./result";
 import { swarmBench } from "./swarm-bench";
+import { trackerBench } from "./tracker-bench";
 
 const scenarios: Record<string, Scenario> = {
   serve: serveBench,
@@ -13,6 +14,7 @@ const scenarios: Record<string, Scenario> = {
   memory: memoryBench,
   swarm: swarmBench,
   lone: loneBench,
+  tracker: trackerBench,
   // Loaded on demand: it brings pepr, which logs on import.
   webhook: async args => (await import("./webhook")).webhookBench(args),
 };

@@ -157,7 +157,7 @@ export async function startSwarmCluster(opts: SwarmClusterOptions): Promise<Swar
 export async function startRegistryIn(
   network: NetnsNetwork,
   dir: string,
-  auth: Credentials | undefined,
+  auth?: Credentials,
 ): Promise<SwarmCluster["registry"]> {
   const root = join(dir, "registry");
   const host = `${network.registry.ip}:${REGISTRY_PORT}`;

@@ -171,7 +171,8 @@ export class SwarmDownload {
         await this.openPartial(res.pieceSize);
         res = await this.announceOnce({});
       }
-      const alone = res.leases.length === 0 && res.peers.length === 0;
+      // The sample lists only members holding something useful; the count says whether any exist.
+      const alone = res.leases.length === 0 && res.swarmMembers <= 1;
       return alone && !this.partial.have.isComplete() ? { ok: false, fallback: "no-peers" } : { ok: true };
     } catch (err) {
       this.deps.log.warn({ digest: this.digest, err }, "tracker unreachable: fetching from the origin");

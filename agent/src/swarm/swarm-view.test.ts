@@ -19,6 +19,7 @@ function response(over: Partial<AnnounceResponse>): AnnounceResponse {
     pieceSize: 4,
     pieceCount: 4,
     peers: [],
+    swarmMembers: 1,
     swarmCopies: 0,
     proofs: {},
     trackerKey: KEY,
