@@ -1,6 +1,7 @@
 /**
- * Issue 18's tracker numbers (`npm run bench -- tracker [members...] [--pieces N] [--seconds S]`):
- * the real tracker process under simulated members of one hot blob, each announcing as an agent
+ * Issue 18's tracker numbers (`npm run bench -- tracker [members...] [--size 3G] [--seconds S]`):
+ * the real tracker process under simulated members of one hot blob (its piece count is the
+ * protocol's for its size: a 3 GiB blob has 1,536 pieces of 2 MiB), each announcing as an agent
  * does while downloading: at the interval the tracker tells it, with its pieces growing between
  * announces, the lease holders reporting the hashes of the pieces they fetch. Members are spread
  * over 250 loopback source addresses (a peer id is bound to its address). Reports announces handled
@@ -10,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "undici";
 import { choosePieceSize } from "../../protocol/pieces";
+import { parseByteSize } from "../../protocol/units";
 import { AnnounceResponse } from "../../protocol/tracker-api";
 import { Teardown } from "../testenv/processes";
 import { startTrackerProcess } from "../testenv/tracker";
@@ -24,7 +26,7 @@ const TARGET_EGRESS_MIB_S = 50;
 
 interface Options {
   members: number[];
-  pieces: number;
+  size: number;
   seconds: number;
 }
 
@@ -39,17 +41,17 @@ interface Member {
 
 function parseArgs(args: string[]): Options {
   const members: number[] = [];
-  let pieces = 3_072;
+  let size = 3 * 1024 * MiB;
   let seconds = 15;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === "--pieces") pieces = Number(args[++i]);
+    if (arg === "--size") size = parseByteSize(args[++i] ?? "");
     else if (arg === "--seconds") seconds = Number(args[++i]);
     else if (/^\d+$/.test(arg)) members.push(Number(arg));
     else throw new Error(`tracker bench: unknown argument ${arg}`);
   }
-  if (!(pieces > 0 && seconds > 0)) throw new Error("tracker bench: --pieces and --seconds must be positive");
-  return { members: members.length ? members : DEFAULT_MEMBERS, pieces, seconds };
+  if (!(size > 0 && seconds > 0)) throw new Error("tracker bench: --size and --seconds must be positive");
+  return { members: members.length ? members : DEFAULT_MEMBERS, size, seconds };
 }
 
 export async function trackerBench(args: string[]): Promise<BenchResult[]> {
@@ -65,8 +67,9 @@ async function runOnce(count: number, options: Options): Promise<BenchResult[]> 
     const tracker = await startTrackerProcess(["--log-level", "warn", "--max-state-bytes", "1G"]);
     teardown.add(() => tracker.stop());
     const token = (await readFile(tracker.tokenFile, "utf8")).trim();
-    const pieceSize = choosePieceSize(options.pieces * MiB);
-    const size = options.pieces * pieceSize;
+    const size = options.size;
+    const pieceSize = choosePieceSize(size);
+    const pieces = Math.ceil(size / pieceSize);
     const digest = "sha256:" + randomBytes(32).toString("hex");
     const clients = Array.from(
       { length: SOURCES },
@@ -81,18 +84,18 @@ async function runOnce(count: number, options: Options): Promise<BenchResult[]> 
     const members: Member[] = Array.from({ length: count }, (_, i) => ({
       peerId: `member-${i}`,
       source: i % SOURCES,
-      have: Buffer.alloc(Math.ceil(options.pieces / 8)),
+      have: Buffer.alloc(Math.ceil(pieces / 8)),
       held: 0,
       hashes: {},
       nextAt: 0,
     }));
-    const run = new AnnounceRun(clients, token, digest, size, pieceSize, options.pieces);
+    const run = new AnnounceRun(clients, token, digest, size, pieceSize, pieces);
     await run.joinAll(members);
     const cpuBefore = await cpuSeconds(tracker.process.pid);
     const measured = await run.steady(members, options.seconds * 1000);
     const cpu = (await cpuSeconds(tracker.process.pid)) - cpuBefore;
     const rssMiB = (await peakRss(tracker.process.pid)) / MiB;
-    return report(count, options, measured, cpu, rssMiB);
+    return report(count, pieces, measured, cpu, rssMiB);
   } finally {
     await teardown.run();
   }
@@ -237,7 +240,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
 
-function report(count: number, options: Options, m: Measured, cpu: number, rssMiB: number): BenchResult[] {
+function report(count: number, pieces: number, m: Measured, cpu: number, rssMiB: number): BenchResult[] {
   const sorted = [...m.latenciesMs].sort((a, b) => a - b);
   const handled = m.announces / m.seconds;
   const needed = count / (m.intervalMs / 1000);
@@ -245,7 +248,7 @@ function report(count: number, options: Options, m: Measured, cpu: number, rssMi
   const p99 = percentile(sorted, 99);
   const details = {
     members: count,
-    pieces: options.pieces,
+    pieces: pieces,
     seconds: m.seconds,
     intervalMs: m.intervalMs,
     announcesHandledPerS: handled,
@@ -261,7 +264,7 @@ function report(count: number, options: Options, m: Measured, cpu: number, rssMi
   return [
     {
       scenario: "tracker",
-      metric: `${count} members x ${options.pieces} pieces: announces handled / needed at the told interval`,
+      metric: `${count} members x ${pieces} pieces: announces handled / needed at the told interval`,
       unit: "ratio",
       value: handled / needed,
       target: ">= 0.95",
@@ -270,7 +273,7 @@ function report(count: number, options: Options, m: Measured, cpu: number, rssMi
     },
     {
       scenario: "tracker",
-      metric: `${count} members x ${options.pieces} pieces: p99 announce latency`,
+      metric: `${count} members x ${pieces} pieces: p99 announce latency`,
       unit: "ms",
       value: p99,
       target: `< ${TARGET_P99_MS}`,
@@ -278,7 +281,7 @@ function report(count: number, options: Options, m: Measured, cpu: number, rssMi
     },
     {
       scenario: "tracker",
-      metric: `${count} members x ${options.pieces} pieces: tracker egress`,
+      metric: `${count} members x ${pieces} pieces: tracker egress`,
       unit: "MiB/s",
       value: egress,
       target: `< ${TARGET_EGRESS_MIB_S}`,

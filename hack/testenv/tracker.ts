@@ -22,7 +22,17 @@ export async function startTrackerProcess(args: string[] = []): Promise<TrackerP
   await writeFile(tokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
   const port = await freePort();
   const logPath = join(dir, "tracker.log");
-  const argv = [TRACKER_BIN, "--listen", `127.0.0.1:${port}`, "--peer-token-file", tokenFile, ...args];
+  // PEERPULL_TRACKER_NODE_ARGS: extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.PEERPULL_TRACKER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const argv = [
+    ...nodeArgs,
+    TRACKER_BIN,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--peer-token-file",
+    tokenFile,
+    ...args,
+  ];
   const proc = await spawnLogged(process.execPath, argv, { logPath });
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -48,6 +48,8 @@ export interface AnnounceResult {
 export const MIN_DOWNLOAD_INTERVAL_MS = 1_000;
 const MAX_DOWNLOAD_INTERVAL_MS = 30_000;
 export const DEFAULT_MAX_ANNOUNCE_RATE = 2_000;
+/** Members an announce checks for silence (tracker.ts sweeps everything every second). */
+const SWEEP_PER_ANNOUNCE = 8;
 
 /**
  * `source` is the address the request came from: a peer id is bound to it (swarm-store.ts).
@@ -61,9 +63,6 @@ export function announce(
   now: number,
   source = "local",
 ): AnnounceResult {
-  // Members that went silent are gone before anything is decided: their pieces no longer count as
-  // held, so the lease policy hands those pieces to the living.
-  store.sweep(now, request.digest);
   store.checkOwner(request.peerId, source);
   const pieceSize = choosePieceSize(request.size, options.minPieceSize ?? DEFAULT_PIECE_SIZE);
   // A different piece size: record nothing and say the right one, so the peer re-announces with it.
@@ -75,6 +74,10 @@ export function announce(
     };
   const newSwarm = store.get(request.digest) === undefined;
   const swarm = store.ensure(request.digest, request.size, pieceSize);
+  // Members that went silent go before anything is decided: their pieces no longer count as held,
+  // so the lease policy hands those pieces to the living. A slice per announce, the rest on a timer.
+  store.sweepSome(now, swarm, SWEEP_PER_ANNOUNCE);
+  store.sweepLeaseHolders(now, swarm);
   if (swarm.size !== request.size)
     throw new TrackerError(
       "SIZE_MISMATCH",
@@ -107,7 +110,7 @@ export function announce(
     now,
     leaseTimeoutMs: options.leaseTimeoutMs,
     maxOriginStreams: options.maxOriginStreams,
-    requesterUnshared: store.onlyHeldBy(swarm, member),
+    requesterUnshared: () => store.onlyHeldBy(swarm, member), // only a split needs it: O(pieces)
   });
   swarm.leases = decision.leases;
   const granted = decision.granted;

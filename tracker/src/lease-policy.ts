@@ -63,7 +63,7 @@ export interface LeaseInput {
   leaseTimeoutMs: number;
   maxOriginStreams: number;
   /** Pieces the requester holds that no other live member holds. */
-  requesterUnshared?: number;
+  requesterUnshared?: number | (() => number);
 }
 
 export type LeaseEvent = "granted" | "split" | "expired" | "finished" | "released" | "dropped";
@@ -175,7 +175,9 @@ function splitPoint(
 }
 
 function splitLargest(input: LeaseInput, live: Lease[], events: LeaseDecision["events"]): LeaseDecision {
-  if ((input.requesterUnshared ?? 0) > MAX_UNSHARED_FOR_SPLIT) return { leases: live, events };
+  const unshared = input.requesterUnshared;
+  if ((typeof unshared === "function" ? unshared() : (unshared ?? 0)) > MAX_UNSHARED_FOR_SPLIT)
+    return { leases: live, events };
   let best: { lease: Lease; cut: number; taken: number } | undefined;
   for (const lease of live) {
     const split = splitPoint(lease, input.isHeld);

@@ -43,8 +43,9 @@ export interface Swarm {
   copies: number;
   proofs: PieceProofs;
   leases: Lease[];
-  /** Where the next peer sample starts in `order`. */
+  /** Where the next peer sample starts in `order`, and where the next partial sweep does. */
   sampleCursor: number;
+  sweepCursor: number;
 }
 
 export interface SwarmStoreOptions {
@@ -130,6 +131,7 @@ export class SwarmStore {
       proofs: new PieceProofs(pieceCount),
       leases: [],
       sampleCursor: 0,
+      sweepCursor: 0,
     };
     this.swarms.set(digest, swarm);
     return swarm;
@@ -191,6 +193,28 @@ export class SwarmStore {
       this.discardIfEmpty(swarm);
     }
     return { peers, swarms: before - this.swarms.size };
+  }
+
+  /**
+   * Checks the next `count` members of one swarm (a cursor walks its order) and forgets the silent
+   * ones: a bounded slice of the sweep an announce can afford, so its cost does not grow with the
+   * swarm. The full sweep runs on a timer (tracker.ts).
+   */
+  sweepSome(now: number, swarm: Swarm, count: number): void {
+    for (let i = 0; i < count && swarm.order.length > 0; i++) {
+      swarm.sweepCursor %= swarm.order.length;
+      const member = swarm.members.get(swarm.order[swarm.sweepCursor])!;
+      if (now - member.lastSeen >= this.ttlOf(member)) this.dropMember(swarm, member.peerId);
+      else swarm.sweepCursor++;
+    }
+  }
+
+  /** Forgets lease holders gone silent, so their pieces go to the living at once. */
+  sweepLeaseHolders(now: number, swarm: Swarm): void {
+    for (const lease of [...swarm.leases]) {
+      const holder = swarm.members.get(lease.holder);
+      if (holder && now - holder.lastSeen >= this.ttlOf(holder)) this.dropMember(swarm, holder.peerId);
+    }
   }
 
   /** Members still downloading, in every swarm (what sets the announce rate). */

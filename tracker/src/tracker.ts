@@ -40,6 +40,7 @@ export interface Tracker {
  * which must also cover a slow origin (a piece per stream can take seconds when many blobs share it).
  */
 export const LEECHER_TTL_MS = 10_000;
+const SWEEP_INTERVAL_MS = 1_000;
 
 export function createTracker(options: TrackerOptions): Tracker {
   const now = options.now ?? Date.now;
@@ -53,6 +54,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     return store.counts();
   }, options.defaultMetrics);
   let ready = false;
+  // Announces sweep only a slice of their swarm; everything silent goes within a second.
+  const sweeper = setInterval(() => store.sweep(now()), SWEEP_INTERVAL_MS);
+  sweeper.unref();
   const server = createTrackerServer({
     token: options.token,
     log: options.log,
@@ -83,7 +87,10 @@ export function createTracker(options: TrackerOptions): Tracker {
       ready = true;
       return server.address() as AddressInfo;
     },
-    close: graceMs => closeServer(server, graceMs ?? 5_000),
+    close: graceMs => {
+      clearInterval(sweeper);
+      return closeServer(server, graceMs ?? 5_000);
+    },
   };
 }
 

@@ -33,7 +33,6 @@ export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): 
   try {
     const request = decodeAnnounceRequest(await readJson(req));
     const now = deps.now();
-    deps.store.sweep(now, request.digest);
     const result = announce(deps.store, request, deps.options, deps.signer, now, sourceOf(req));
     for (const event of result.leaseEvents) deps.metrics.leases.inc({ event });
     if (result.newSwarm) deps.metrics.swarmBlobBytes.inc(request.size);
