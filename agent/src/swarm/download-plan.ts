@@ -15,7 +15,7 @@
  * - Give up: the swarm gained no piece for `stallMs` ("stall"), or there is no lease and every peer
  *   it knows is banned ("no-peers").
  */
-import type { Bitfield } from "../../../protocol/pieces";
+import { Bitfield } from "../../../protocol/pieces";
 import type { LeaseRange } from "../../../protocol/tracker-api";
 import { pickPieces, PeerView, PieceRequest } from "./piece-picker";
 
@@ -73,7 +73,7 @@ export function planDownload(state: DownloadState, limits: PlanLimits, now: numb
     origin: originRuns(state, limits.originStreams),
     peers: pickPieces({
       pieceCount: state.pieceCount,
-      needed: piece => !state.have.has(piece) && !inLease(state.lease, piece),
+      needed: neededFromPeers(state),
       peers: state.peers,
       inFlight: state.peerRequests,
       now,
@@ -89,8 +89,13 @@ export function planDownload(state: DownloadState, limits: PlanLimits, now: numb
   };
 }
 
-function inLease(lease: LeaseRange | undefined, piece: number): boolean {
-  return lease !== undefined && piece >= lease.start && piece < lease.end;
+/** Pieces neither held nor in this node's origin lease. */
+function neededFromPeers(state: DownloadState): Bitfield {
+  const needed = new Bitfield(state.pieceCount);
+  const { lease } = state;
+  for (let piece = 0; piece < state.pieceCount; piece++)
+    if (!state.have.has(piece) && !(lease && piece >= lease.start && piece < lease.end)) needed.set(piece);
+  return needed;
 }
 
 /** New Range requests over unheld, unrequested runs below fetchEnd, up to `streams` running. */

@@ -12,10 +12,11 @@ function peer(id: string, pieces: number[], banned = false): PeerView {
 type Over = Partial<Omit<PickInput, "inFlight">> & { held?: number[]; inFlight?: PieceRequest[] };
 
 function input(over: Over): PickInput {
-  const held = new Set(over.held ?? []);
+  const needed = Bitfield.full(COUNT);
+  for (const piece of over.held ?? []) needed.clear(piece);
   return {
     pieceCount: COUNT,
-    needed: p => !held.has(p),
+    needed,
     peers: [],
     maxPerPeer: 4,
     maxTotal: 16,

@@ -29,8 +29,8 @@ export interface PieceRequest {
 
 export interface PickInput {
   pieceCount: number;
-  /** True for pieces we still have to get from peers (not held, not ours to fetch from the origin). */
-  needed: (piece: number) => boolean;
+  /** Pieces we still have to get from peers (not held, not ours to fetch from the origin). */
+  needed: Bitfield;
   peers: readonly PeerView[];
   /** Requests already running, with when they started. */
   inFlight: readonly (PieceRequest & { startedMs: number })[];
@@ -42,6 +42,11 @@ export interface PickInput {
   endgamePieces: number;
 }
 
+/**
+ * Cost: one pass over each usable peer's bitfield masked by `needed` (bytes, not bits), one pass
+ * over the pieces, and a scan of the peers for each request made: it runs on every event of a
+ * download, thousands of times per blob, and in the swarm simulation for every node.
+ */
 export function pickPieces(input: PickInput): PieceRequest[] {
   const peers = input.peers.filter(peer => !peer.banned && !((peer.busyUntil ?? 0) > input.now));
   const load = new Map<string, number>(peers.map(peer => [peer.id, 0]));
@@ -54,28 +59,28 @@ export function pickPieces(input: PickInput): PieceRequest[] {
     set.add(request.peerId);
     asked.set(request.piece, set);
   }
-  const candidates: { piece: number; holders: PeerView[] }[] = [];
+  const { holders, soleHolder } = countHolders(peers, input.needed);
   /** Per peer: needed pieces only it holds (fresh ones, e.g. from its origin lease). */
   const unique = new Map<string, number>(peers.map(peer => [peer.id, 0]));
-  let neededCount = 0;
+  // Candidates in rarest-first order, ties by lower index (helps the in-order client stream).
+  const buckets: number[][] = Array.from({ length: peers.length + 1 }, () => []);
   for (let piece = 0; piece < input.pieceCount; piece++) {
-    if (!input.needed(piece)) continue;
-    neededCount++;
-    const holders = peers.filter(peer => peer.have.has(piece));
-    if (holders.length === 1) unique.set(holders[0].id, unique.get(holders[0].id)! + 1);
-    if (holders.length > 0) candidates.push({ piece, holders });
+    const count = holders[piece];
+    if (count === 0) continue;
+    if (count === 1) unique.set(peers[soleHolder[piece]].id, unique.get(peers[soleHolder[piece]].id)! + 1);
+    buckets[count].push(piece);
   }
-  const endgame = neededCount <= input.endgamePieces;
-  candidates.sort((a, b) => a.holders.length - b.holders.length || a.piece - b.piece);
+  const candidates = buckets.flat();
+  const endgame = input.needed.count() <= input.endgamePieces;
 
   const picked: PieceRequest[] = [];
   let total = input.inFlight.length;
   const pass = (duplicates: boolean) => {
-    for (const { piece, holders } of candidates) {
+    for (const piece of candidates) {
       if (total >= input.maxTotal) break;
       const already = asked.get(piece);
       if (duplicates ? !already || already.size >= 2 || !slow.has(piece) : already) continue;
-      const peer = leastLoaded(holders, load, unique, input.maxPerPeer, already);
+      const peer = leastLoaded(peers, piece, load, unique, input.maxPerPeer, already);
       if (!peer) continue;
       picked.push({ piece, peerId: peer.id });
       load.set(peer.id, load.get(peer.id)! + 1);
@@ -84,12 +89,34 @@ export function pickPieces(input: PickInput): PieceRequest[] {
   };
   pass(false);
   // Duplicates only when every piece a peer can give is already asked for.
-  if (endgame && candidates.every(c => asked.has(c.piece))) pass(true);
+  if (endgame && candidates.every(piece => asked.has(piece))) pass(true);
   return picked;
 }
 
+/** For each needed piece: how many usable peers hold it, and (when one does) which. */
+function countHolders(peers: readonly PeerView[], needed: Bitfield) {
+  const holders = new Uint16Array(needed.pieceCount);
+  const soleHolder = new Int32Array(needed.pieceCount);
+  const want = needed.bytes;
+  peers.forEach((peer, k) => {
+    const have = peer.have.bytes;
+    for (let b = 0; b < want.length; b++) {
+      let bits = have[b] & want[b];
+      while (bits) {
+        const bit = 31 - Math.clz32(bits); // lowest piece index = highest bit of the byte
+        bits &= ~(1 << bit);
+        const piece = b * 8 + (7 - bit);
+        holders[piece]++;
+        soleHolder[piece] = k;
+      }
+    }
+  });
+  return { holders, soleHolder };
+}
+
 function leastLoaded(
-  holders: readonly PeerView[],
+  peers: readonly PeerView[],
+  piece: number,
   load: Map<string, number>,
   unique: Map<string, number>,
   maxPerPeer: number,
@@ -97,7 +124,8 @@ function leastLoaded(
 ): PeerView | undefined {
   const rank = (peer: PeerView) => [load.get(peer.id)!, unique.get(peer.id)!];
   let best: PeerView | undefined;
-  for (const peer of holders) {
+  for (const peer of peers) {
+    if (!peer.have.has(piece)) continue;
     if (load.get(peer.id)! >= maxPerPeer || exclude?.has(peer.id)) continue;
     if (!best) {
       best = peer;

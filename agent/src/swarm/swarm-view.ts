@@ -107,9 +107,10 @@ export class SwarmView {
 }
 
 function union(a: Bitfield, b: Bitfield): Bitfield {
-  const out = a.clone();
-  for (let i = 0; i < b.pieceCount; i++) if (b.has(i)) out.set(i);
-  return out;
+  return new Bitfield(
+    a.pieceCount,
+    a.bytes.map((byte, i) => byte | b.bytes[i]),
+  );
 }
 
 /** Runs of pieces not in `have`, as [start, end) ranges. */
