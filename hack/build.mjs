@@ -9,6 +9,7 @@ const entries = {
   "peerpull-render": "capabilities/reconciler/render-main.ts",
   bench: "hack/bench/main.ts",
   demo: "hack/demo/main.ts",
+  sim: "hack/sim/main.ts",
 };
 const existing = Object.fromEntries(
   await Promise.all(

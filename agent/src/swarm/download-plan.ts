@@ -46,6 +46,18 @@ export interface PlanLimits {
   endgameAfterMs: number;
 }
 
+/**
+ * A download's request limits (the agent's; the swarm simulation uses the same). Requests in flight
+ * beyond what peers' upload slots can serve only come back busy: in a herd every node has about as
+ * many upload slots as it has requests out.
+ */
+export const PLAN_LIMITS: Omit<PlanLimits, "originStreams"> = {
+  maxPerPeer: 2,
+  maxTotal: 6,
+  endgamePieces: 4,
+  endgameAfterMs: 2_000,
+};
+
 export type FallbackReason = "stall" | "no-peers";
 
 export interface Plan {

@@ -49,47 +49,41 @@ export interface PickInput {
  */
 export function pickPieces(input: PickInput): PieceRequest[] {
   const peers = input.peers.filter(peer => !peer.banned && !((peer.busyUntil ?? 0) > input.now));
-  const load = new Map<string, number>(peers.map(peer => [peer.id, 0]));
+  const index = new Map<string, number>(peers.map((peer, k) => [peer.id, k]));
+  const load = new Int32Array(peers.length);
   const asked = new Map<number, Set<string>>();
   const slow = new Set<number>();
   for (const request of input.inFlight) {
     if (input.now - request.startedMs >= input.endgameAfterMs) slow.add(request.piece);
-    if (load.has(request.peerId)) load.set(request.peerId, load.get(request.peerId)! + 1);
+    const k = index.get(request.peerId);
+    if (k !== undefined) load[k]++;
     const set = asked.get(request.piece) ?? new Set<string>();
     set.add(request.peerId);
     asked.set(request.piece, set);
   }
   const { holders, soleHolder } = countHolders(peers, input.needed);
-  /** Per peer: needed pieces only it holds (fresh ones, e.g. from its origin lease). */
-  const unique = new Map<string, number>(peers.map(peer => [peer.id, 0]));
-  // Candidates in rarest-first order, ties by lower index (helps the in-order client stream).
-  const buckets: number[][] = Array.from({ length: peers.length + 1 }, () => []);
-  for (let piece = 0; piece < input.pieceCount; piece++) {
-    const count = holders[piece];
-    if (count === 0) continue;
-    if (count === 1) unique.set(peers[soleHolder[piece]].id, unique.get(peers[soleHolder[piece]].id)! + 1);
-    buckets[count].push(piece);
-  }
-  const candidates = buckets.flat();
+  const { order, unique } = rarestFirst(holders, soleHolder, peers.length);
   const endgame = input.needed.count() <= input.endgamePieces;
 
   const picked: PieceRequest[] = [];
   let total = input.inFlight.length;
+  let open = 0;
+  for (let k = 0; k < peers.length; k++) if (load[k] < input.maxPerPeer) open++;
   const pass = (duplicates: boolean) => {
-    for (const piece of candidates) {
-      if (total >= input.maxTotal) break;
+    for (const piece of order) {
+      if (total >= input.maxTotal || open === 0) break;
       const already = asked.get(piece);
       if (duplicates ? !already || already.size >= 2 || !slow.has(piece) : already) continue;
-      const peer = leastLoaded(peers, piece, load, unique, input.maxPerPeer, already);
-      if (!peer) continue;
-      picked.push({ piece, peerId: peer.id });
-      load.set(peer.id, load.get(peer.id)! + 1);
+      const k = leastLoaded(peers, piece, load, unique, input.maxPerPeer, already);
+      if (k < 0) continue;
+      picked.push({ piece, peerId: peers[k].id });
+      if (++load[k] === input.maxPerPeer) open--;
       total++;
     }
   };
   pass(false);
   // Duplicates only when every piece a peer can give is already asked for.
-  if (endgame && candidates.every(piece => asked.has(piece))) pass(true);
+  if (endgame && order.every(piece => asked.has(piece))) pass(true);
   return picked;
 }
 
@@ -114,26 +108,50 @@ function countHolders(peers: readonly PeerView[], needed: Bitfield) {
   return { holders, soleHolder };
 }
 
+/**
+ * Pieces some peer holds, fewest holders first and by index within a count (a counting sort), and
+ * per peer the needed pieces only it holds (fresh ones, e.g. from its origin lease).
+ */
+function rarestFirst(holders: Uint16Array, soleHolder: Int32Array, peerCount: number) {
+  const unique = new Int32Array(peerCount);
+  const offsets = new Int32Array(peerCount + 2);
+  for (let piece = 0; piece < holders.length; piece++) {
+    const count = holders[piece];
+    if (count === 0) continue;
+    offsets[count + 1]++;
+    if (count === 1) unique[soleHolder[piece]]++;
+  }
+  for (let c = 1; c < offsets.length; c++) offsets[c] += offsets[c - 1];
+  const order = new Array<number>(offsets[offsets.length - 1]);
+  for (let piece = 0; piece < holders.length; piece++)
+    if (holders[piece] > 0) order[offsets[holders[piece]]++] = piece;
+  return { order, unique };
+}
+
+/**
+ * The holder of `piece` with room under `maxPerPeer` and the least load; among equally loaded ones,
+ * the one holding the fewest pieces nobody else has, then the lowest id. -1 when none.
+ */
 function leastLoaded(
   peers: readonly PeerView[],
   piece: number,
-  load: Map<string, number>,
-  unique: Map<string, number>,
+  load: Int32Array,
+  unique: Int32Array,
   maxPerPeer: number,
   exclude: Set<string> | undefined,
-): PeerView | undefined {
-  const rank = (peer: PeerView) => [load.get(peer.id)!, unique.get(peer.id)!];
-  let best: PeerView | undefined;
-  for (const peer of peers) {
-    if (!peer.have.has(piece)) continue;
-    if (load.get(peer.id)! >= maxPerPeer || exclude?.has(peer.id)) continue;
-    if (!best) {
-      best = peer;
-      continue;
-    }
-    const [n, u] = rank(peer);
-    const [bn, bu] = rank(best);
-    if (n < bn || (n === bn && (u < bu || (u === bu && peer.id < best.id)))) best = peer;
+): number {
+  const byte = piece >> 3;
+  const mask = 0x80 >> (piece & 7);
+  let best = -1;
+  for (let k = 0; k < peers.length; k++) {
+    if (!(peers[k].have.bytes[byte] & mask) || load[k] >= maxPerPeer || exclude?.has(peers[k].id)) continue;
+    if (
+      best < 0 ||
+      load[k] < load[best] ||
+      (load[k] === load[best] &&
+        (unique[k] < unique[best] || (unique[k] === unique[best] && peers[k].id < peers[best].id)))
+    )
+      best = k;
   }
   return best;
 }

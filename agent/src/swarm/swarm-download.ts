@@ -18,7 +18,7 @@ import type { PeerBanReason } from "../metrics";
 import { HeldProofs } from "../peer/held-proofs";
 import { PeerBusyError, PeerMissingError, type PeerApi } from "../peer/peer-client";
 import type { UpstreamClient } from "../upstream/upstream-client";
-import { DownloadState, OriginRun, planDownload, PlanLimits } from "./download-plan";
+import { DownloadState, OriginRun, planDownload, PLAN_LIMITS } from "./download-plan";
 import { InOrderFeeder } from "./in-order-feeder";
 import { checkPeerPiece } from "./piece-check";
 import { intoPieces, LeaseLostError, whileLeased } from "./piece-chunks";
@@ -49,12 +49,6 @@ export interface SwarmDownloadDeps {
   now?: () => number;
 }
 
-const LIMITS: Omit<PlanLimits, "originStreams"> = {
-  maxPerPeer: 4,
-  maxTotal: 16,
-  endgamePieces: 4,
-  endgameAfterMs: 2_000,
-};
 const PEER_FAILURES_BEFORE_BAN = 2;
 /** A peer that answered busy is left alone this long (a slot frees about every piece time / slots). */
 const PEER_BUSY_BACKOFF_MS = 250;
@@ -209,7 +203,7 @@ export class SwarmDownload {
     if (this.feeder.error) return this.settle({ error: this.feeder.error });
     const plan = planDownload(
       this.planState(),
-      { ...LIMITS, originStreams: this.originStreams() },
+      { ...PLAN_LIMITS, originStreams: this.originStreams() },
       this.now(),
     );
     if (plan.done) return this.settle({});
@@ -324,7 +318,7 @@ export class SwarmDownload {
     } catch (err) {
       if (err instanceof PeerBusyError || err instanceof PeerMissingError) {
         if (err.have) this.view.learnHave(peer.id, err.have, this.now());
-        if (err instanceof PeerBusyError) this.view.peerBusy(peer.id, this.now() + PEER_BUSY_BACKOFF_MS);
+        if (err instanceof PeerBusyError) this.view.peerBusy(peer.id, this.now(), PEER_BUSY_BACKOFF_MS);
         return;
       }
       if (this.view.peerFailed(peer.id)) this.deps.counters.ban("failures");
@@ -335,8 +329,7 @@ export class SwarmDownload {
     this.deps.counters.peerBytes(length);
     const check = checkPeerPiece(got, { digest, size, pieceSize, index: pick.piece, trackerKey });
     if (!check.ok) {
-      if (check.verdict === "stale-key")
-        return this.view.peerBusy(peer.id, this.now() + PEER_BUSY_BACKOFF_MS);
+      if (check.verdict === "stale-key") return this.view.peerBusy(peer.id, this.now(), PEER_BUSY_BACKOFF_MS);
       this.deps.counters.verifyFailure();
       this.deps.log.warn(
         { digest, peer: peer.id, piece: pick.piece, reason: check.reason },
@@ -345,6 +338,7 @@ export class SwarmDownload {
       if (this.view.ban(peer.id)) this.deps.counters.ban("bad-piece");
       return;
     }
+    this.view.peerServed(peer.id);
     if (this.partial.have.has(pick.piece) || this.stopping) return;
     this.proofs.setProof(pick.piece, got.proof!);
     await this.store(pick.piece, got.data, peer.id);

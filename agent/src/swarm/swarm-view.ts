@@ -21,6 +21,7 @@ export class SwarmView {
   trackerKey?: { wire: string; key: KeyObject };
   private readonly banned = new Set<string>();
   private readonly failures = new Map<string, number>();
+  private readonly busyStreaks = new Map<string, number>();
   /** The most piece copies the swarm was seen holding (its progress, for the stall check). */
   private copiesSeen = -1;
 
@@ -82,9 +83,20 @@ export class SwarmView {
     return fresh;
   }
 
-  /** The peer answered busy: ask it nothing until `until` (not a failure). */
-  peerBusy(peerId: string, until: number): void {
+  /**
+   * The peer answered busy (not a failure): ask it nothing for `backoffMs`, doubled for each busy
+   * answer in a row up to 8x, so a node does not spend its requests polling full peers.
+   */
+  peerBusy(peerId: string, now: number, backoffMs: number): void {
+    const streak = (this.busyStreaks.get(peerId) ?? 0) + 1;
+    this.busyStreaks.set(peerId, streak);
+    const until = now + backoffMs * 2 ** Math.min(streak - 1, 3);
     for (const peer of this.peers) if (peer.id === peerId) peer.busyUntil = until;
+  }
+
+  /** The peer sent a piece: its busy streak is over. */
+  peerServed(peerId: string): void {
+    this.busyStreaks.delete(peerId);
   }
 
   /** A request to the peer failed; it is banned after a few failures. True when that banned it. */

@@ -1,0 +1,254 @@
+/**
+ * One simulated node downloading one blob: it runs the agent's real decisions (download-plan.ts,
+ * with the real piece picker, and the real SwarmView taking in the tracker's answers and the HAVE
+ * bitfields of peers) the way swarm-download.ts does, with the network and the disk simulated:
+ * origin Range requests are flows on the origin's uplink, peer pieces are flows on the peer's
+ * uplink (upload slots, 503 when full), announces go to the real tracker logic after a round trip.
+ * Proofs are not signed or checked here (no crypto in a scheduling simulation): a piece is servable
+ * once its holder has the tracker's answer for it, as in the agent.
+ */
+import { Bitfield } from "../../protocol/pieces";
+import type { AnnounceRequest, AnnounceResponse } from "../../protocol/tracker-api";
+import { DownloadState, OriginRun, planDownload, PlanLimits } from "../../agent/src/swarm/download-plan";
+import type { PieceRequest } from "../../agent/src/swarm/piece-picker";
+import { missingRuns, SwarmView } from "../../agent/src/swarm/swarm-view";
+import type { EventQueue } from "./event-queue";
+import type { Uplink } from "./uplink";
+
+export interface SimWorld {
+  queue: EventQueue;
+  origin: Uplink;
+  digest: string;
+  size: number;
+  pieceSize: number;
+  pieceCount: number;
+  rttMs: number;
+  uploadSlots: number;
+  stallTimeoutMs: number;
+  limits: Omit<PlanLimits, "originStreams">;
+  announce(request: AnnounceRequest, source: string): AnnounceResponse | undefined;
+  node(peerId: string): SimNode | undefined;
+  originBytes(bytes: number): void;
+}
+
+const ORIGIN_STREAMS = 2;
+const PEER_BUSY_BACKOFF_MS = 250;
+const FAKE_HASH = "0".repeat(64);
+
+/** Peer request outcomes across the simulation (what the nodes' requests amounted to). */
+export const outcomes = { ok: 0, busy: 0, missing: 0, steps: 0 };
+
+export class SimNode {
+  readonly have: Bitfield;
+  /** Pieces this node can serve: held with a proof (from a peer, or signed in an announce answer). */
+  readonly servable: Bitfield;
+  readonly view: SwarmView;
+  uploads = 0;
+  doneAtMs?: number;
+  startedAtMs?: number;
+  fallback?: string;
+  private readonly originRuns = new Set<OriginRun>();
+  private peerRequests: (PieceRequest & { startedMs: number })[] = [];
+  private readonly unsigned = new Set<number>();
+  private announceState = { running: false, lastMs: 0, intervalMs: 1_000, dirty: false };
+  private lastProgressMs = 0;
+  private stallMs: number;
+  private stepQueued = false;
+  private active = false;
+  private nextWakeAt = Infinity;
+
+  constructor(
+    private readonly world: SimWorld,
+    readonly id: string,
+    readonly address: string,
+    readonly uplink: Uplink,
+  ) {
+    this.have = new Bitfield(world.pieceCount);
+    this.servable = new Bitfield(world.pieceCount);
+    this.view = new SwarmView(world.pieceCount, 2);
+    this.stallMs = world.stallTimeoutMs;
+  }
+
+  start(): void {
+    const { queue } = this.world;
+    this.startedAtMs = queue.now;
+    this.lastProgressMs = queue.now;
+    this.announce(res => {
+      const alone = res.leases.length === 0 && res.swarmMembers <= 1;
+      if (alone) return this.fallBack("no-peers");
+      this.active = true;
+      this.kick();
+    });
+  }
+
+  /** Serves a peer's request for `piece` (after the request's trip): the answer, as the peer API gives it. */
+  serve(piece: number, deliver: (outcome: "busy" | "missing" | "ok", have: string) => void): void {
+    const have = () => this.servable.encode();
+    if (!this.servable.has(piece)) return deliver("missing", have());
+    if (this.uploads >= this.world.uploadSlots) return deliver("busy", have());
+    this.uploads++;
+    this.uplink.start(this.world.pieceSize, () => {
+      this.uploads--;
+      deliver("ok", have());
+    });
+  }
+
+  private kick(): void {
+    if (!this.active || this.stepQueued) return;
+    this.stepQueued = true;
+    this.world.queue.after(0, () => {
+      this.stepQueued = false;
+      this.step();
+    });
+  }
+
+  private step(): void {
+    if (!this.active) return;
+    const now = this.world.queue.now;
+    outcomes.steps++;
+    const plan = planDownload(this.state(), { ...this.world.limits, originStreams: ORIGIN_STREAMS }, now);
+    if (plan.done) return this.finish();
+    if (plan.fallback) return this.fallBack(plan.fallback);
+    for (const run of plan.origin) this.startOrigin(run.from, run.to);
+    for (const pick of plan.peers) this.startPeer(pick);
+    if (plan.announce) this.announce(() => this.kick());
+    const wakeAt = now + plan.wakeInMs;
+    if (wakeAt < this.nextWakeAt) {
+      this.nextWakeAt = wakeAt;
+      this.world.queue.at(wakeAt, () => {
+        if (this.nextWakeAt === wakeAt) this.nextWakeAt = Infinity;
+        this.kick();
+      });
+    }
+  }
+
+  private state(): DownloadState {
+    return {
+      pieceCount: this.world.pieceCount,
+      have: this.have,
+      lease: this.view.leases[0],
+      originRuns: [...this.originRuns],
+      peerRequests: this.peerRequests,
+      peers: this.view.peers,
+      lastProgressMs: this.lastProgressMs,
+      stallMs: this.stallMs,
+      announce: this.announceState,
+    };
+  }
+
+  /** A lease's Range request: pieces arrive one after another on the origin's uplink. */
+  private startOrigin(from: number, to: number): void {
+    const run: OriginRun = { next: from, end: to };
+    this.originRuns.add(run);
+    const next = () => {
+      if (run.next >= run.end || !this.active || !this.view.inLease(run.next)) {
+        this.originRuns.delete(run);
+        return this.kick();
+      }
+      this.world.origin.start(this.world.pieceSize, () => {
+        this.world.originBytes(this.world.pieceSize);
+        this.store(run.next, "origin");
+        run.next++;
+        next();
+      });
+    };
+    this.world.queue.after(this.world.rttMs, next);
+  }
+
+  private startPeer(pick: PieceRequest): void {
+    const peer = this.view.peers.find(p => p.id === pick.peerId);
+    const source = peer && this.world.node(peer.id);
+    if (!peer || !source) return;
+    const running = { ...pick, startedMs: this.world.queue.now };
+    this.peerRequests.push(running);
+    const settle = () => {
+      this.peerRequests = this.peerRequests.filter(r => r !== running);
+      this.kick();
+    };
+    this.world.queue.after(this.world.rttMs / 2, () =>
+      source.serve(pick.piece, (outcome, have) =>
+        this.world.queue.after(this.world.rttMs / 2, () => {
+          const now = this.world.queue.now;
+          outcomes[outcome]++;
+          this.view.learnHave(peer.id, have, now);
+          if (outcome === "busy") this.view.peerBusy(peer.id, now, PEER_BUSY_BACKOFF_MS);
+          if (outcome === "ok") this.view.peerServed(peer.id);
+          if (outcome === "ok" && !this.have.has(pick.piece)) {
+            this.servable.set(pick.piece); // the proof came with the piece
+            this.store(pick.piece, "peer");
+          }
+          settle();
+        }),
+      ),
+    );
+  }
+
+  private store(piece: number, from: "origin" | "peer"): void {
+    if (this.have.has(piece)) return;
+    this.have.set(piece);
+    this.lastProgressMs = this.world.queue.now;
+    if (from === "origin") {
+      this.unsigned.add(piece);
+      this.announceState.dirty = true;
+    }
+    this.kick();
+  }
+
+  private announce(then: (res: AnnounceResponse) => void): void {
+    this.announceState.running = true;
+    this.announceState.dirty = false;
+    this.announceState.lastMs = this.world.queue.now;
+    const hashes: Record<number, string> = {};
+    for (const piece of this.unsigned) hashes[piece] = FAKE_HASH;
+    const request: AnnounceRequest = {
+      digest: this.world.digest,
+      size: this.world.size,
+      pieceSize: this.world.pieceSize,
+      peerId: this.id,
+      address: this.address,
+      have: this.have.encode(),
+      pieceHashes: hashes,
+      complete: this.have.isComplete(),
+      wantLease: this.doneAtMs === undefined && this.fallback === undefined,
+      releaseLease: false,
+    };
+    this.world.queue.after(this.world.rttMs, () => {
+      const res = this.world.announce(request, this.address);
+      this.announceState.running = false;
+      if (!res) return then(undefined as never);
+      const now = this.world.queue.now;
+      for (const key of Object.keys(res.proofs)) {
+        this.unsigned.delete(Number(key));
+        this.servable.set(Number(key));
+      }
+      this.announceState.intervalMs = res.downloadIntervalMs;
+      this.stallMs = Math.max(this.world.stallTimeoutMs, 1.5 * res.leaseTimeoutMs);
+      if (this.view.apply(res, request.wantLease, now)) this.lastProgressMs = now;
+      then(res);
+    });
+  }
+
+  private finish(): void {
+    this.active = false;
+    this.doneAtMs = this.world.queue.now;
+    for (let piece = 0; piece < this.world.pieceCount; piece++) this.servable.set(piece);
+    this.announce(() => undefined); // as a seeder from now on
+  }
+
+  /** The rest straight from the origin, as the agent's fallback does. */
+  private fallBack(reason: string): void {
+    this.active = false;
+    this.fallback = reason;
+    const runs = missingRuns(this.have);
+    const next = () => {
+      const run = runs.find(r => r.start < r.end);
+      if (!run) return this.finish();
+      this.world.origin.start(this.world.pieceSize, () => {
+        this.world.originBytes(this.world.pieceSize);
+        this.have.set(run.start++);
+        next();
+      });
+    };
+    next();
+  }
+}
