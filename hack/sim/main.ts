@@ -19,6 +19,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
       "max-origin-streams": { type: "string", default: "4" },
       "lease-timeout": { type: "string", default: "30s" },
       "max-total": { type: "string" },
+      "upload-slots": { type: "string", default: "4" },
       "max-per-peer": { type: "string" },
     },
     strict: true,
@@ -38,6 +39,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
     maxPeers: Math.round(positive("max-peers", values["max-peers"]!)),
     maxOriginStreams: Math.round(positive("max-origin-streams", values["max-origin-streams"]!)),
     leaseTimeoutMs: parseDuration(values["lease-timeout"]!),
+    uploadSlots: Math.round(positive("upload-slots", values["upload-slots"]!)),
     limits: {
       ...(values["max-total"] ? { maxTotal: Math.round(positive("max-total", values["max-total"])) } : {}),
       ...(values["max-per-peer"]

@@ -26,6 +26,8 @@ export interface SimWorld {
   uploadSlots: number;
   stallTimeoutMs: number;
   limits: Omit<PlanLimits, "originStreams">;
+  /** A pseudo-random integer below `n` (seeded, so a run can be repeated). */
+  random(n: number): number;
   announce(request: AnnounceRequest, source: string): AnnounceResponse | undefined;
   node(peerId: string): SimNode | undefined;
   originBytes(bytes: number): void;
@@ -56,6 +58,7 @@ export class SimNode {
   private stepQueued = false;
   private active = false;
   private nextWakeAt = Infinity;
+  private readonly pickStartAt: number;
 
   constructor(
     private readonly world: SimWorld,
@@ -67,6 +70,7 @@ export class SimNode {
     this.servable = new Bitfield(world.pieceCount);
     this.view = new SwarmView(world.pieceCount, 2);
     this.stallMs = world.stallTimeoutMs;
+    this.pickStartAt = world.random(world.pieceCount);
   }
 
   start(): void {
@@ -82,7 +86,15 @@ export class SimNode {
   }
 
   /** Serves a peer's request for `piece` (after the request's trip): the answer, as the peer API gives it. */
-  serve(piece: number, deliver: (outcome: "busy" | "missing" | "ok", have: string) => void): void {
+  serve(
+    piece: number,
+    askerId: string,
+    askerAddress: string,
+    askerHave: string,
+    deliver: (outcome: "busy" | "missing" | "ok", have: string) => void,
+  ): void {
+    // The request's own HAVE: the asker becomes a known peer with what it holds.
+    if (this.active) this.view.learnHave(askerId, askerHave, this.world.queue.now, askerAddress);
     const have = () => this.servable.encode();
     if (!this.servable.has(piece)) return deliver("missing", have());
     if (this.uploads >= this.world.uploadSlots) return deliver("busy", have());
@@ -133,6 +145,7 @@ export class SimNode {
       lastProgressMs: this.lastProgressMs,
       stallMs: this.stallMs,
       announce: this.announceState,
+      pickStartAt: this.pickStartAt,
     };
   }
 
@@ -165,8 +178,9 @@ export class SimNode {
       this.peerRequests = this.peerRequests.filter(r => r !== running);
       this.kick();
     };
+    const mine = this.servable.encode();
     this.world.queue.after(this.world.rttMs / 2, () =>
-      source.serve(pick.piece, (outcome, have) =>
+      source.serve(pick.piece, this.id, this.address, mine, (outcome, have) =>
         this.world.queue.after(this.world.rttMs / 2, () => {
           const now = this.world.queue.now;
           outcomes[outcome]++;

@@ -25,6 +25,10 @@ export interface SimOptions {
   maxPeers: number;
   maxOriginStreams: number;
   leaseTimeoutMs: number;
+  /** Pieces each node uploads at once (the agent's --peer-upload-slots). */
+  uploadSlots: number;
+  /** Seed of the simulation's pseudo-random choices (default 1). */
+  seed?: number;
   /** Overrides of the agent's request limits, for experiments. */
   limits?: Partial<typeof PLAN_LIMITS>;
 }
@@ -35,6 +39,10 @@ export interface SimResult {
   pieceSize: number;
   sOverB: number;
   originOverS: number;
+  /** When the origin sent its last byte, over S/B. */
+  originDoneOverSB: number;
+  /** Bytes the nodes uploaded over what their links could have carried until the last node was done. */
+  uploadUtilization: number;
   p50OverSB: number;
   p99OverSB: number;
   lastOverSB: number;
@@ -57,6 +65,7 @@ const SIM_SIGNER: ProofSigner = {
 
 export function simulateSwarm(options: SimOptions): SimResult {
   const wallStart = Date.now();
+  const nextRandom = mulberry32(options.seed ?? 1);
   const queue = new EventQueue();
   const bytesPerMs = (options.mbit * 1_000_000) / 8 / 1000;
   const pieceSize = choosePieceSize(options.sizeBytes);
@@ -71,6 +80,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
   };
   const nodes = new Map<string, SimNode>();
   let originBytes = 0;
+  let originDoneMs = 0;
   let trackerMessages = 0;
   let trackerAnswerBytes = 0;
   const world: SimWorld = {
@@ -81,9 +91,10 @@ export function simulateSwarm(options: SimOptions): SimResult {
     pieceSize,
     pieceCount,
     rttMs: options.rttMs,
-    uploadSlots: 4,
+    uploadSlots: options.uploadSlots,
     stallTimeoutMs: 10_000,
     limits: { ...PLAN_LIMITS, ...options.limits },
+    random: n => Math.floor(nextRandom() * n),
     announce(request: AnnounceRequest, source: string): AnnounceResponse | undefined {
       trackerMessages++;
       try {
@@ -95,7 +106,10 @@ export function simulateSwarm(options: SimOptions): SimResult {
       }
     },
     node: id => nodes.get(id),
-    originBytes: bytes => (originBytes += bytes),
+    originBytes: bytes => {
+      originBytes += bytes;
+      originDoneMs = queue.now;
+    },
   };
   for (let i = 0; i < options.nodes; i++) {
     const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:65002`;
@@ -105,6 +119,17 @@ export function simulateSwarm(options: SimOptions): SimResult {
   }
   const all = [...nodes.values()];
   const sOverBMs = size / bytesPerMs;
+  const timeline: { t: number; uploading: number; held: number; done: number }[] = [];
+  const sample = () => {
+    timeline.push({
+      t: Math.round((queue.now / sOverBMs) * 100) / 100,
+      uploading: Math.round((all.filter(n => n.uplink.active > 0).length / all.length) * 100) / 100,
+      held: Math.round((all.reduce((sum, n) => sum + n.have.count(), 0) / (all.length * pieceCount)) * 100) / 100,
+      done: all.filter(n => n.doneAtMs !== undefined).length,
+    });
+    if (!all.every(n => n.doneAtMs !== undefined)) queue.after(sOverBMs / 10, sample);
+  };
+  if (process.env.PEERPULL_SIM_TIMELINE) queue.at(0, sample);
   queue.runUntil(
     () => all.every(n => n.doneAtMs !== undefined),
     sOverBMs * 50 + options.nodes * options.gapMs,
@@ -118,6 +143,9 @@ export function simulateSwarm(options: SimOptions): SimResult {
     pieceSize,
     sOverB: sOverBMs / 1000,
     originOverS: originBytes / size,
+    originDoneOverSB: originDoneMs / sOverBMs,
+    uploadUtilization:
+      all.reduce((sum, n) => sum + n.uplink.bytesSent, 0) / (all.length * bytesPerMs * queue.now),
     p50OverSB: quantile(times, 0.5),
     p99OverSB: quantile(times, 0.99),
     lastOverSB: times[times.length - 1],
@@ -129,9 +157,22 @@ export function simulateSwarm(options: SimOptions): SimResult {
     wallSeconds: (Date.now() - wallStart) / 1000,
     events: queue.processed,
     peerRequests: { ...outcomes },
+    ...(timeline.length ? { timeline } : {}),
   };
 }
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** A small seeded PRNG (mulberry32), so a simulation run can be repeated exactly. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -36,6 +36,8 @@ export interface DownloadState {
   lastProgressMs: number;
   stallMs: number;
   announce: { running: boolean; lastMs: number; intervalMs: number; dirty: boolean };
+  /** Where this download starts among equally rare pieces (see the piece picker). */
+  pickStartAt?: number;
 }
 
 export interface PlanLimits {
@@ -93,6 +95,7 @@ export function planDownload(state: DownloadState, limits: PlanLimits, now: numb
       maxTotal: limits.maxTotal,
       endgamePieces: limits.endgamePieces,
       endgameAfterMs: limits.endgameAfterMs,
+      startAt: state.pickStartAt,
     }),
     announce:
       !state.announce.running &&

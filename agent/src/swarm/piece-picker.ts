@@ -4,7 +4,7 @@
  *
  * - Only pieces we need, held by a peer that is neither banned nor busy (it answered 503 a moment
  *   ago). Each piece comes with its proof, so nothing has to be known about it in advance.
- * - Rarest first (fewest unbanned holders), ties by lower index (helps the in-order client stream).
+ * - Rarest first (fewest unbanned holders), ties by index from `startAt` (each download its own).
  * - For each piece, the least-loaded holder with room under `maxPerPeer`; among equally loaded ones,
  *   the holder of the fewest pieces nobody else has, so a holder of fresh pieces (a lease holder)
  *   keeps its upload slots for them. At most `maxTotal` requests.
@@ -40,6 +40,11 @@ export interface PickInput {
   maxPerPeer: number;
   maxTotal: number;
   endgamePieces: number;
+  /**
+   * Among equally rare pieces, start from this index (then wrap): each download takes its own, so a
+   * herd does not converge on the same pieces and holders. Default 0 (lowest index first).
+   */
+  startAt?: number;
 }
 
 /**
@@ -62,7 +67,7 @@ export function pickPieces(input: PickInput): PieceRequest[] {
     asked.set(request.piece, set);
   }
   const { holders, soleHolder } = countHolders(peers, input.needed);
-  const { order, unique } = rarestFirst(holders, soleHolder, peers.length);
+  const { order, unique } = rarestFirst(holders, soleHolder, peers.length, input.startAt ?? 0);
   const endgame = input.needed.count() <= input.endgamePieces;
 
   const picked: PieceRequest[] = [];
@@ -112,7 +117,7 @@ function countHolders(peers: readonly PeerView[], needed: Bitfield) {
  * Pieces some peer holds, fewest holders first and by index within a count (a counting sort), and
  * per peer the needed pieces only it holds (fresh ones, e.g. from its origin lease).
  */
-function rarestFirst(holders: Uint16Array, soleHolder: Int32Array, peerCount: number) {
+function rarestFirst(holders: Uint16Array, soleHolder: Int32Array, peerCount: number, startAt: number) {
   const unique = new Int32Array(peerCount);
   const offsets = new Int32Array(peerCount + 2);
   for (let piece = 0; piece < holders.length; piece++) {

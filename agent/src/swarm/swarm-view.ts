@@ -60,9 +60,17 @@ export class SwarmView {
     return true;
   }
 
-  /** A peer told us what it can serve (the HAVE bitfield on its answer). */
-  learnHave(peerId: string, base64: string, now: number): void {
-    const peer = this.peers.find(p => p.id === peerId);
+  /**
+   * A peer told us what it can serve: the HAVE bitfield on its answer, or on its request to us (then
+   * with its address, and it may be new to us).
+   */
+  learnHave(peerId: string, base64: string, now: number, address?: string): void {
+    let peer = this.peers.find(p => p.id === peerId);
+    if (!peer && address !== undefined && !this.banned.has(peerId)) {
+      peer = { id: peerId, address, have: new Bitfield(this.pieceCount), banned: false, lastHeardMs: now };
+      this.peers.push(peer);
+      this.forgetBeyondLimit();
+    }
     if (!peer) return;
     try {
       peer.have = Bitfield.decode(base64, this.pieceCount);
