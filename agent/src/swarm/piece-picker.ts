@@ -128,8 +128,10 @@ function rarestFirst(holders: Uint16Array, soleHolder: Int32Array, peerCount: nu
   }
   for (let c = 1; c < offsets.length; c++) offsets[c] += offsets[c - 1];
   const order = new Array<number>(offsets[offsets.length - 1]);
-  for (let piece = 0; piece < holders.length; piece++)
+  for (let j = 0; j < holders.length; j++) {
+    const piece = (startAt + j) % holders.length;
     if (holders[piece] > 0) order[offsets[holders[piece]]++] = piece;
+  }
   return { order, unique };
 }
 
