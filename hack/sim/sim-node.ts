@@ -9,7 +9,13 @@
  */
 import { Bitfield } from "../../protocol/pieces";
 import type { AnnounceRequest, AnnounceResponse } from "../../protocol/tracker-api";
-import { DownloadState, OriginRun, planDownload, PlanLimits } from "../../agent/src/swarm/download-plan";
+import {
+  DownloadState,
+  OriginRun,
+  PEER_BUSY_BACKOFF_MS,
+  planDownload,
+  PlanLimits,
+} from "../../agent/src/swarm/download-plan";
 import type { PieceRequest } from "../../agent/src/swarm/piece-picker";
 import { missingRuns, SwarmView } from "../../agent/src/swarm/swarm-view";
 import type { EventQueue } from "./event-queue";
@@ -34,7 +40,6 @@ export interface SimWorld {
 }
 
 const ORIGIN_STREAMS = 2;
-const PEER_BUSY_BACKOFF_MS = 250;
 const FAKE_HASH = "0".repeat(64);
 
 /** Peer request outcomes across the simulation (what the nodes' requests amounted to). */

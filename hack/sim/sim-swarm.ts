@@ -124,7 +124,8 @@ export function simulateSwarm(options: SimOptions): SimResult {
     timeline.push({
       t: Math.round((queue.now / sOverBMs) * 100) / 100,
       uploading: Math.round((all.filter(n => n.uplink.active > 0).length / all.length) * 100) / 100,
-      held: Math.round((all.reduce((sum, n) => sum + n.have.count(), 0) / (all.length * pieceCount)) * 100) / 100,
+      held:
+        Math.round((all.reduce((sum, n) => sum + n.have.count(), 0) / (all.length * pieceCount)) * 100) / 100,
       done: all.filter(n => n.doneAtMs !== undefined).length,
     });
     if (!all.every(n => n.doneAtMs !== undefined)) queue.after(sOverBMs / 10, sample);

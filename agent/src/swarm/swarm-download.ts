@@ -18,7 +18,7 @@ import type { PeerBanReason } from "../metrics";
 import { HeldProofs } from "../peer/held-proofs";
 import { PeerBusyError, PeerMissingError, type PeerApi } from "../peer/peer-client";
 import type { UpstreamClient } from "../upstream/upstream-client";
-import { DownloadState, OriginRun, planDownload, PLAN_LIMITS } from "./download-plan";
+import { DownloadState, OriginRun, PEER_BUSY_BACKOFF_MS, planDownload, PLAN_LIMITS } from "./download-plan";
 import { InOrderFeeder } from "./in-order-feeder";
 import { checkPeerPiece } from "./piece-check";
 import { intoPieces, LeaseLostError, whileLeased } from "./piece-chunks";
@@ -51,7 +51,6 @@ export interface SwarmDownloadDeps {
 
 const PEER_FAILURES_BEFORE_BAN = 2;
 /** A peer that answered busy is left alone this long (a slot frees about every piece time / slots). */
-const PEER_BUSY_BACKOFF_MS = 250;
 /** Origin Range requests one lease holder keeps running (one when it holds leases of several blobs). */
 const ORIGIN_PIPELINE = 2;
 /** The stall timeout is at least this many lease timeouts, so a stuck lease moves before members give up. */
