@@ -4,7 +4,7 @@
  * they expire. Remembers each origin's challenge so later requests carry auth on the first try.
  */
 import { Dispatcher, request } from "undici";
-import { ClientCredentials, basicHeader } from "../access/credentials";
+import { ClientCredentials, basicHeader } from "../credentials/client-credentials";
 import { readBounded } from "./read-bounded";
 import { Challenge } from "./www-authenticate";
 

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
-import { parseAuthorization } from "../access/credentials";
+import { parseAuthorization } from "../credentials/client-credentials";
 import { UpstreamStatusError } from "./errors";
 import { UpstreamClient } from "./upstream-client";
 

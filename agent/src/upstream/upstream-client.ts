@@ -3,7 +3,7 @@
  * bounded retries with backoff, and blob streams that resume with `Range` after a break.
  */
 import { Agent, Dispatcher, interceptors, request } from "undici";
-import { ClientCredentials } from "../access/credentials";
+import { ClientCredentials } from "../credentials/client-credentials";
 import { Upstream } from "../../../protocol/agent-config";
 import { isRetryableStatus, UpstreamStatusError, UpstreamUnreachableError } from "./errors";
 import { OriginAuth, TokenDeniedError } from "./origin-auth";
