@@ -18,7 +18,7 @@ const esmPackages = [
 
 module.exports = {
   testEnvironment: "node",
-  roots: ["protocol", "agent", "tracker", "capabilities", "hack", "e2e"]
+  roots: ["protocol", "service-kit", "agent", "tracker", "capabilities", "hack", "e2e"]
     .filter(dir => fs.existsSync(path.join(__dirname, dir)))
     .map(dir => `<rootDir>/${dir}`),
   testMatch: ["**/*.test.ts"],

@@ -5,8 +5,11 @@
  * reported on stderr and left out. The peer token is new on every run unless a file gives it.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
+import { text } from "../../protocol/config-parsers";
+import { ConfigError, Field, helpText, parseSettings, readArgs, Settings } from "../../protocol/config-table";
+import { parsePeerToken } from "../../protocol/peer-token";
+import { PEERPULL_VERSION } from "../../protocol/version";
 import type { P2PAccelerationConfig } from "../crd/p2p-acceleration-config";
 import { desiredObjects } from "./desired-objects";
 import { SYSTEM_NAMESPACE } from "./names";
@@ -19,47 +22,70 @@ export interface RenderResult {
   stderr: string;
 }
 
-const USAGE = "usage: peerpull-render -f CONFIG.yaml [--namespace NS] [--peer-token-file FILE]";
+const FIELDS = {
+  file: { flag: "file", short: "f", help: "the P2PAccelerationConfig (YAML)", required: true, parse: text },
+  namespace: {
+    flag: "namespace",
+    short: "n",
+    help: "namespace of the agents and trackers",
+    default: SYSTEM_NAMESPACE,
+    parse: text,
+  },
+  peerTokenFile: {
+    flag: "peer-token-file",
+    help: "file with the peer token to render (default: a new random one)",
+    parse: text,
+  },
+} satisfies Record<string, Field>;
+
+const HELP = helpText(FIELDS, {
+  usage: "peerpull-render -f CONFIG.yaml [--namespace NS] [--peer-token-file FILE]",
+  about: [
+    "Prints, as multi-document YAML, the objects the reconciler would apply for a P2PAccelerationConfig.",
+  ],
+});
 
 export async function render(argv: string[]): Promise<RenderResult> {
-  let values: { file?: string; namespace?: string; "peer-token-file"?: string; help?: boolean };
+  let values: Settings<typeof FIELDS>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        file: { type: "string", short: "f" },
-        namespace: { type: "string", short: "n" },
-        "peer-token-file": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }));
+    const command = readArgs(argv, FIELDS);
+    if (command.action === "help") return { code: 0, stdout: HELP + "\n", stderr: "" };
+    if (command.action === "version")
+      return { code: 0, stdout: `peerpull-render ${PEERPULL_VERSION}\n`, stderr: "" };
+    const parsed = parseSettings(FIELDS, command.given, "flag");
+    if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
+    values = parsed.settings;
   } catch (err) {
-    return { code: 2, stdout: "", stderr: `${(err as Error).message}\n${USAGE}\n` };
+    if (!(err instanceof ConfigError)) throw err;
+    return { code: 2, stdout: "", stderr: `peerpull-render: ${err.message}\n(peerpull-render --help)\n` };
   }
-  if (values.help) return { code: 0, stdout: USAGE + "\n", stderr: "" };
-  if (!values.file) return { code: 2, stdout: "", stderr: `-f is required\n${USAGE}\n` };
   let config: P2PAccelerationConfig;
   let peerToken: string;
   try {
     config = parse(readFileSync(values.file, "utf8"));
-    peerToken = values["peer-token-file"]
-      ? readFileSync(values["peer-token-file"], "utf8").trim()
-      : randomToken();
+    peerToken = values.peerTokenFile ? readPeerToken(values.peerTokenFile) : randomToken();
   } catch (err) {
     return { code: 2, stdout: "", stderr: `${(err as Error).message}\n` };
   }
   if (config?.kind !== "P2PAccelerationConfig")
     return { code: 2, stdout: "", stderr: `${values.file}: not a P2PAccelerationConfig\n` };
-  if (peerToken.length < 16) return { code: 2, stdout: "", stderr: "peer token: fewer than 16 characters\n" };
   const spec = config.spec ?? {};
   const registries = await resolveRegistries(spec, undefined);
   const notes = spec.acrInstances?.length
     ? `left out, they need the cloud to resolve: acrInstances ${spec.acrInstances.join(", ")}\n`
     : "";
-  const namespace = values.namespace ?? SYSTEM_NAMESPACE;
+  const namespace = values.namespace;
   const desired = desiredObjects({ spec, registries: registries.registries, peerToken, namespace });
   if (!desired.ok)
     return { code: 1, stdout: "", stderr: `${notes}${desired.reason}: ${desired.problems.join("; ")}\n` };
   return { code: 0, stdout: desired.objects.map(o => "---\n" + stringify(o)).join(""), stderr: notes };
+}
+
+function readPeerToken(file: string): string {
+  const text = readFileSync(file, "utf8");
+  try {
+    return parsePeerToken(text);
+  } catch (err) {
+    throw new Error(`--peer-token-file ${file}: ${(err as Error).message}`);
+  }
 }

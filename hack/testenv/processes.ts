@@ -252,6 +252,18 @@ export function run(
   });
 }
 
+/** Runs `node SCRIPT args` to its exit (bounded by 15 s) and tells the exit code and both outputs. */
+export function runNodeScript(
+  script: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [script, ...args], { timeout: 15_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 /** A fresh directory under the OS temp dir. */
 export function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `peerpull-${prefix}-`));
