@@ -22,6 +22,8 @@ module.exports = {
     .filter(dir => fs.existsSync(path.join(__dirname, dir)))
     .map(dir => `<rootDir>/${dir}`),
   testMatch: ["**/*.test.ts"],
+  // Builds build/ (agent, tracker, render) before any suite: no test relies on `npm run build` first.
+  globalSetup: "<rootDir>/hack/jest-global-setup.mjs",
   transform: {
     "^.+\\.[tj]sx?$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }],
     "^.+\\.m?js$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }],
