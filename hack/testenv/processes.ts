@@ -64,7 +64,11 @@ export async function spawnLogged(cmd: string, args: string[], opts: SpawnOption
   const pid = child.pid;
   if (pid !== undefined) live.set(pid, child);
   await log.close();
-  if (pid === undefined) throw new Error(`spawn ${cmd} failed: ${(await spawnError).message}`);
+  if (pid === undefined) {
+    const error = (await spawnError) as NodeJS.ErrnoException;
+    const hint = error.code === "ENOENT" ? ` (${cmd} is not installed: bash hack/install-deps.sh)` : "";
+    throw new Error(`spawn ${cmd} failed: ${error.message}${hint}`);
+  }
   return {
     pid,
     logPath: opts.logPath,
