@@ -3,9 +3,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { version } from "../../package.json";
 import { AGENT_BIN } from "../../hack/testenv/agent";
 import { runNodeScript } from "../../hack/testenv/processes";
+import { itAnswersHelpAndVersion } from "../../e2e/support/cli";
 
 const runBin = (args: string[]) => runNodeScript(AGENT_BIN, args);
 
@@ -16,21 +16,7 @@ describe("peerpull-agent binary", () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it.each([["--help"], ["-h"]])("prints help for %s and exits 0", async flag => {
-    const { code, stdout } = await runBin([flag]);
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^Usage: peerpull-agent/);
-    for (const flag of ["--upstream", "--cache-ttl", "--tracker", "--version"])
-      expect(stdout).toContain(flag);
-  });
-
-  it("prints its version and exits 0", async () => {
-    expect(await runBin(["--version"])).toEqual({
-      code: 0,
-      stdout: `peerpull-agent ${version}\n`,
-      stderr: "",
-    });
-  });
+  itAnswersHelpAndVersion(AGENT_BIN, "peerpull-agent", ["--upstream", "--cache-ttl", "--tracker"]);
 
   const refused = [
     {

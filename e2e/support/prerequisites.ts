@@ -23,19 +23,6 @@ export interface Needs {
 
 const INSTALL = "bash hack/install-deps.sh";
 
-/** The network-namespace node suites: root, iproute2, containerd, the registry, skopeo. */
-export const NODE_NEEDS: Needs = {
-  root: true,
-  commands: [
-    ["ip", "netns", "list"],
-    ["tc", "-V"],
-    ["containerd", "--version"],
-    ["ctr", "--version"],
-    ["docker-registry", "--version"],
-    ["skopeo", "--version"],
-  ],
-};
-
 /** Suites of network-namespace nodes without containerd (hack/netns: a registry, tc shaping). */
 export const NETNS_NEEDS: Needs = {
   root: true,
@@ -43,6 +30,17 @@ export const NETNS_NEEDS: Needs = {
     ["ip", "netns", "list"],
     ["tc", "-V"],
     ["docker-registry", "--version"],
+  ],
+};
+
+/** The network-namespace node suites: NETNS_NEEDS, and containerd, ctr and skopeo on each node. */
+export const NODE_NEEDS: Needs = {
+  root: true,
+  commands: [
+    ...(NETNS_NEEDS.commands ?? []),
+    ["containerd", "--version"],
+    ["ctr", "--version"],
+    ["skopeo", "--version"],
   ],
 };
 

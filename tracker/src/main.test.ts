@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
-import { version } from "../../package.json";
 import { runNodeScript, waitFor } from "../../hack/testenv/processes";
 import { TRACKER_BIN } from "../../hack/testenv/tracker";
+import { itAnswersHelpAndVersion } from "../../e2e/support/cli";
 
 const runBin = (args: string[]) => runNodeScript(TRACKER_BIN, args);
 
@@ -17,20 +17,7 @@ describe("peerpull-tracker binary", () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it.each([["--help"], ["-h"]])("prints help for %s and exits 0", async flag => {
-    const { code, stdout } = await runBin([flag]);
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^Usage: peerpull-tracker/);
-    expect(stdout).toContain("--max-origin-streams");
-  });
-
-  it("prints its version and exits 0", async () => {
-    expect(await runBin(["--version"])).toEqual({
-      code: 0,
-      stdout: `peerpull-tracker ${version}\n`,
-      stderr: "",
-    });
-  });
+  itAnswersHelpAndVersion(TRACKER_BIN, "peerpull-tracker", ["--listen", "--max-origin-streams"]);
 
   it.each([
     {
