@@ -98,7 +98,7 @@ export default [
     languageOptions: {
       parser: tsParser,
       parserOptions: {
-        projectService: { allowDefaultProject: ["eslint.config.mjs", "hack/*.mjs"] },
+        projectService: { allowDefaultProject: ["eslint.config.mjs", "hack/*.mjs", "hack/*.cjs"] },
         tsconfigRootDir: __dirname,
         sourceType: "module",
       },
