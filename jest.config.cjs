@@ -18,10 +18,14 @@ const esmPackages = [
 
 module.exports = {
   testEnvironment: "node",
-  roots: ["protocol", "agent", "tracker", "capabilities", "hack", "e2e"]
+  roots: ["protocol", "service-kit", "agent", "tracker", "capabilities", "hack", "e2e"]
     .filter(dir => fs.existsSync(path.join(__dirname, dir)))
     .map(dir => `<rootDir>/${dir}`),
   testMatch: ["**/*.test.ts"],
+  // Builds build/ (agent, tracker, render) before any suite: no test relies on `npm run build` first.
+  globalSetup: "<rootDir>/hack/jest-global-setup.mjs",
+  // Quiet output: Pepr's own logger (pino straight to stdout) keeps to warnings in tests.
+  setupFiles: ["<rootDir>/hack/jest-quiet-logs.cjs"],
   transform: {
     "^.+\\.[tj]sx?$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }],
     "^.+\\.m?js$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }],

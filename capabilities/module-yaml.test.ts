@@ -1,17 +1,14 @@
 /** The generated module YAML (dist/, from `pepr build`) is valid Kubernetes, and never asks for `*`. */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { describeWith } from "../e2e/support/prerequisites";
 import { k8sSchemaProblems } from "./testing/k8s-schema";
 
 const built = join(__dirname, "../dist/pepr-module-peerpull.yaml");
 
 // CI builds the module before the tests (.ci/run), so there it must exist; locally it is skipped by name.
-const present = existsSync(built) || process.env.CI === "true";
-if (!present)
-  process.stdout.write("SKIPPED dist/pepr-module-peerpull.yaml checks: run `npx pepr build` first\n");
-
-(present ? describe : describe.skip)("dist/pepr-module-peerpull.yaml (skipped until `pepr build`)", () => {
+describeWith({ files: [{ path: built, madeBy: "npx pepr build" }] }, "dist/pepr-module-peerpull.yaml", () => {
   let docs: Record<string, unknown>[] = [];
   beforeAll(() => {
     docs = parseAllDocuments(readFileSync(built, "utf8"))

@@ -8,12 +8,13 @@
  * (`rbacMode: scoped` + `rbac`), and every rule must be used by some request, Pepr's own (its store
  * and the store's CRD) aside. The same rules are checked in dist/ when `pepr build` has run.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { V1PolicyRule } from "@kubernetes/client-node";
 import type { Capability } from "pepr";
 import { parseAllDocuments } from "yaml";
 import pkg from "../package.json";
+import { itWith } from "../e2e/support/prerequisites";
 import type { ApiCall } from "./testing/memory-api";
 
 // Pepr registers Watch bindings only in build, dev or watch mode; set before pepr is loaded.
@@ -190,8 +191,9 @@ describe("module RBAC", () => {
   });
 
   const built = join(__dirname, "../dist/pepr-module-peerpull.yaml");
-  (existsSync(built) ? it : it.skip)(
-    "dist/pepr-module-peerpull.yaml carries the same rules (skipped until `pepr build`)",
+  itWith(
+    { files: [{ path: built, madeBy: "npx pepr build" }] },
+    "dist/pepr-module-peerpull.yaml carries the same rules",
     () => {
       const docs = parseAllDocuments(readFileSync(built, "utf8")).map(d => d.toJSON());
       const role = docs.find(d => d?.kind === "ClusterRole");

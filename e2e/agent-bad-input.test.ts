@@ -88,11 +88,13 @@ it("rejects writes with UNSUPPORTED", async () => {
   expect(JSON.parse(res.body.toString()).errors[0].code).toBe("UNSUPPORTED");
 });
 
-it("answers 431 to huge headers and keeps serving", async () => {
-  const res = await rawRequest(agent.url, "/v2/", { headers: { "x-junk": "a".repeat(64 * 1024) } }).catch(
-    () => null,
+it("refuses huge headers (431, or the connection closed while they were still being sent) and keeps serving", async () => {
+  // Node answers 431 and closes; a client still writing its 64 KiB of headers may see the reset first.
+  const outcome = await rawRequest(agent.url, "/v2/", { headers: { "x-junk": "a".repeat(64 * 1024) } }).then(
+    res => res.status,
+    (err: NodeJS.ErrnoException) => err.code,
   );
-  if (res) expect(res.status).toBe(431);
+  expect([431, "ECONNRESET", "EPIPE"]).toContain(outcome);
   expect((await rawRequest(agent.url, "/v2/")).status).toBe(401);
   expect((await rawRequest(agent.url, "/v2/", { headers: { authorization: "Basic Og==" } })).status).toBe(
     200,

@@ -94,9 +94,7 @@ async function flood(agent: AgentProcess, tag: string): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  const peak = (await peakRss(agent.process.pid)) / MiB;
-  process.stdout.write(`${tag}: agent peak RSS ${Math.round(peak)} MiB\n`);
-  return peak;
+  return (await peakRss(agent.process.pid)) / MiB;
 }
 
 /** HEADs the origin saw while `credential` fetched `digest` through the agent. */

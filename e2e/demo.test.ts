@@ -79,7 +79,7 @@ function expectSummary(summary: DemoSummary, nodes: number): void {
   expect(summary.nodes.reduce((sum, n) => sum + n.fromPeers, 0)).toBeGreaterThan(0);
 }
 
-describeWith({ commands: [] }, "demo arguments", () => {
+describe("demo arguments", () => {
   const bad: { name: string; args: string[]; message: RegExp }[] = [
     { name: "a stray word", args: ["banana"], message: /^demo: unexpected argument "banana"/ },
     { name: "a bad number", args: ["--nodes", "many"], message: /^demo: --nodes expects a whole number/ },

@@ -2,28 +2,18 @@
  * The herd over a real network: 4 node namespaces behind a bridge (hack/netns), node and origin
  * uploads shaped with tbf, the registry and the tracker in their own namespaces, one built agent per
  * node with --tracker. Every node pulls the same 2-layer image at once. Needs root and iproute2;
- * reports itself skipped otherwise.
+ * reports itself skipped by name otherwise.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { AGENT_BIN, startSwarmCluster, SwarmCluster, TRACKER_BIN } from "../hack/netns/cluster";
+import { startSwarmCluster, SwarmCluster } from "../hack/netns/cluster";
 import { httpIn } from "../hack/netns/netns";
 import { buildImage, OciLayout } from "../hack/testenv/oci-image";
 import { parsePromText } from "../hack/testenv/prom-text";
+import { explained } from "./support/explained";
+import { describeWith, NETNS_NEEDS } from "./support/prerequisites";
 
-function netnsUsable(): boolean {
-  try {
-    return process.getuid?.() === 0 && execFileSync("ip", ["netns", "list"]).length >= 0;
-  } catch {
-    return false;
-  }
-}
-
-const describeNetns =
-  netnsUsable() && existsSync(AGENT_BIN) && existsSync(TRACKER_BIN) ? describe : describe.skip;
 jest.setTimeout(180_000);
 
-describeNetns("swarm herd in 4 node namespaces (200 Mbit/s uploads)", () => {
+describeWith(NETNS_NEEDS, "swarm herd in 4 node namespaces (200 Mbit/s uploads)", () => {
   let cluster: SwarmCluster;
   let image: OciLayout;
 
@@ -75,11 +65,12 @@ describeNetns("swarm herd in 4 node namespaces (200 Mbit/s uploads)", () => {
       );
     }
     const layerBytes = image.layers.reduce((a, l) => a + l.size, 0);
-    console.log(JSON.stringify({ layerBytes, served, peerBytes, seconds }));
-    image.layers.forEach((layer, i) => {
-      expect(served[i]).toBeGreaterThanOrEqual(layer.size);
-      expect(served[i]).toBeLessThanOrEqual(layer.size * 1.05);
+    await explained({ layerBytes, served, peerBytes, seconds }, () => {
+      image.layers.forEach((layer, i) => {
+        expect(served[i]).toBeGreaterThanOrEqual(layer.size);
+        expect(served[i]).toBeLessThanOrEqual(layer.size * 1.05);
+      });
+      expect(peerBytes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3 * layerBytes);
     });
-    expect(peerBytes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3 * layerBytes);
   });
 });

@@ -17,6 +17,8 @@ import { Registry, startRegistry } from "../hack/testenv/registry";
 import { AGENT_BIN, AgentProcess, startAgent } from "../hack/testenv/agent";
 import { createTracker, Tracker } from "../tracker/src/tracker";
 import { rendezvousPick } from "../agent/src/swarm/tracker-shards";
+import { SHA256_HEX } from "../protocol/digest";
+import { explained } from "./support/explained";
 
 jest.setTimeout(180_000);
 
@@ -91,7 +93,7 @@ const totalLayerBytes = () => layout.layers.reduce((sum, l) => sum + l.size, 0);
 async function cachedDigests(agent: AgentProcess): Promise<string[]> {
   const dir = join(agent.cacheDir, "blobs", "sha256");
   const out: string[] = [];
-  for (const name of (await readdir(dir)).filter(n => /^[a-f0-9]{64}$/.test(n))) {
+  for (const name of (await readdir(dir)).filter(n => SHA256_HEX.test(n))) {
     const hex = createHash("sha256")
       .update(await readFile(join(dir, name)))
       .digest("hex");
@@ -106,6 +108,25 @@ async function originBytesOf(agents: AgentProcess[]): Promise<number> {
   for (const agent of agents) sum += await agent.metric("peerpull_origin_bytes_total");
   return sum;
 }
+
+/** What an agent has fetched so far for its pulls, from the origin and from peers. */
+async function bytesIn(agent: AgentProcess): Promise<number> {
+  return (
+    (await agent.metric("peerpull_origin_bytes_total")) +
+    (await agent.metric("peerpull_peer_download_bytes_total"))
+  );
+}
+
+/** Waits until every agent has fetched at least `bytes` (the swarm is moving, observably). */
+function fetchedAtLeast(agents: AgentProcess[], bytes: number, what: string): Promise<true> {
+  return waitFor(
+    what,
+    async () => ((await Promise.all(agents.map(bytesIn))).every(b => b >= bytes) ? true : undefined),
+    { timeoutMs: 60_000 },
+  );
+}
+
+const MiB = 1024 * 1024;
 
 it("four agents pulling at once: exact bytes, each layer served by the registry about once, the rest from peers", async () => {
   const { tracker, url } = await startTracker();
@@ -127,14 +148,7 @@ it("four agents pulling at once: exact bytes, each layer served by the registry 
   const peerBytes = await Promise.all(agents.map(a => a.metric("peerpull_peer_download_bytes_total")));
   const uploaded = await Promise.all(agents.map(a => a.metric("peerpull_peer_upload_bytes_total")));
   const origin = await originBytesOf(agents);
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  console.log(
-    JSON.stringify({ layerBytes: totalLayerBytes(), registryBytes, origin, peerBytes, uploaded }, null, 0),
-  );
-  expect(origin).toBe(registryBytes);
-  expect(sum(peerBytes)).toBeGreaterThanOrEqual(2 * totalLayerBytes());
-  expect(sum(uploaded)).toBeGreaterThanOrEqual(sum(peerBytes));
-  for (const agent of agents) expect(await agent.metric("peerpull_fallback_total")).toBe(0);
+  const fallbacks = await Promise.all(agents.map(a => a.metric("peerpull_fallback_total")));
   // What the clients got, by source: every byte counted once, the peer share matching the swarm.
   const delivered = await Promise.all(
     agents.map(async a => ({
@@ -142,27 +156,35 @@ it("four agents pulling at once: exact bytes, each layer served by the registry 
       origin: await a.metric("peerpull_blob_bytes_total", { source: "origin" }),
     })),
   );
-  for (const d of delivered) expect(d.peer + d.origin).toBe(totalLayerBytes());
-  const peerDelivered = sum(delivered.map(d => d.peer));
-  expect(peerDelivered).toBeGreaterThanOrEqual(2 * totalLayerBytes());
-  expect(sum(delivered.map(d => d.origin))).toBeLessThanOrEqual(registryBytes + 16); // rounding per split
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const measured = { layerBytes: totalLayerBytes(), registryBytes, origin, peerBytes, uploaded, delivered };
+  await explained(measured, () => {
+    expect(origin).toBe(registryBytes);
+    expect(sum(peerBytes)).toBeGreaterThanOrEqual(2 * totalLayerBytes());
+    expect(sum(uploaded)).toBeGreaterThanOrEqual(sum(peerBytes));
+    expect(fallbacks).toEqual(agents.map(() => 0));
+    for (const d of delivered) expect(d.peer + d.origin).toBe(totalLayerBytes());
+    expect(sum(delivered.map(d => d.peer))).toBeGreaterThanOrEqual(2 * totalLayerBytes());
+    expect(sum(delivered.map(d => d.origin))).toBeLessThanOrEqual(registryBytes + 16); // rounding per split
+  });
 });
 
-it("rolling joins (one agent every 400 ms, 12 MiB/s each): the registry still serves each layer once", async () => {
+it("rolling joins (each agent joins once the one before has its first MiB; 12 MiB/s each): the registry still serves each layer once", async () => {
   const { tracker, url } = await startTracker();
   teardown.add(() => tracker.close(100));
   const agents = await Promise.all([0, 1, 2, 3].map(() => swarmAgent(url, ["--ratelimit", "12M"])));
   const mark = await registry.mark();
   const pulls: Promise<string[][]>[] = [];
-  for (const agent of agents) {
+  for (const [i, agent] of agents.entries()) {
     pulls.push(herd([agent]));
-    await new Promise(resolve => setTimeout(resolve, 400));
+    if (i < agents.length - 1) await fetchedAtLeast([agent], MiB, `agent ${i + 1}'s first MiB`);
   }
   for (const [digests] of await Promise.all(pulls)) expect(digests).toEqual(layerDigests());
   const gets = await registry.blobGets(mark);
   const served = layout.layers.map(l => gets.get(l.digest)?.bytes ?? 0);
-  console.log(JSON.stringify({ rolling: { layerBytes: layout.layers.map(l => l.size), served } }));
-  layout.layers.forEach((layer, i) => expect(served[i]).toBeLessThanOrEqual(layer.size * 1.05));
+  await explained({ layerBytes: layout.layers.map(l => l.size), served }, () =>
+    layout.layers.forEach((layer, i) => expect(served[i]).toBeLessThanOrEqual(layer.size * 1.05)),
+  );
 });
 
 /** Forwards to a peer port and flips one byte in every piece body. */
@@ -293,12 +315,18 @@ describe("faults mid-swarm (node rate limit 6 MiB/s so the herd takes a few seco
     teardown.add(() => tracker.close(100));
     const agents = await Promise.all([0, 1, 2, 3].map(() => swarmAgent(url, slow)));
     const [victim, ...rest] = agents;
-    const doomed = herd([victim]).catch(() => undefined);
-    await new Promise(resolve => setTimeout(resolve, 300));
+    const doomed = herd([victim]).then(
+      () => "completed",
+      () => "cut short",
+    );
+    await fetchedAtLeast([victim], MiB, "the lease holder's first MiB");
     const pulls = herd(rest);
-    await new Promise(resolve => setTimeout(resolve, 1_000));
+    await fetchedAtLeast(rest, 1, "every other agent fetching");
+    // Mid-transfer: 2 MiB short of the end, at 6 MiB/s, the victim cannot finish before the kill.
+    const fetched = await bytesIn(victim);
+    expect(fetched).toBeLessThan(totalLayerBytes() - 2 * MiB);
     await victim.crash();
-    await doomed;
+    expect(await doomed).toBe("cut short");
     for (const digests of await pulls) expect(digests).toEqual(layerDigests());
     for (const agent of rest) {
       const samples = await agent.metrics();
@@ -320,7 +348,9 @@ describe("faults mid-swarm (node rate limit 6 MiB/s so the herd takes a few seco
     const { tracker, url } = await startTracker();
     const agents = await Promise.all([0, 1, 2].map(() => swarmAgent(url, slow)));
     const pulls = herd(agents);
-    await new Promise(resolve => setTimeout(resolve, 1_000));
+    await fetchedAtLeast(agents, 1, "every agent fetching");
+    const fetched = await Promise.all(agents.map(bytesIn));
+    expect(Math.max(...fetched)).toBeLessThan(totalLayerBytes() - 2 * MiB); // mid-swarm: none is done
     await tracker.close(0);
     for (const digests of await pulls) expect(digests).toEqual(layerDigests());
   });

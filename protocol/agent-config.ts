@@ -1,15 +1,29 @@
 /**
- * The one table of agent settings: flag name, config-file key, default, parser and help text side by
- * side, so flags, file and docs cannot drift apart.
- * Pure, in protocol/ so the Pepr module renders the agent ConfigMap through the same parsers.
+ * The one table of agent settings: flag, config-file key, default, parser and help text side by
+ * side, so flags, file and docs cannot drift apart, and the one function that turns settings into
+ * an AgentConfig with the rules between fields. Pure, in protocol/ so the Pepr module checks the
+ * agent ConfigMap it renders with exactly what the agent will do with it.
  */
+import {
+  absolutePath,
+  boolean,
+  byteRate,
+  byteSize,
+  duration,
+  hostPort,
+  httpUrl,
+  integer,
+  listOf,
+  logLevel,
+  oneOf,
+  text,
+  type HostPort,
+  type LogLevel,
+} from "./config-parsers";
+import { parseSettings, settingName, type Field, type GivenSettings, type Naming } from "./config-table";
 import { isRegistryHost } from "./distribution-path";
-import { parseByteRate, parseByteSize, parseDuration } from "./units";
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort, LogLevel } from "./config-parsers";
 
 export interface Upstream {
   /** Registry host as clients name it, e.g. `registry.example.com` or `docker.io`. */
@@ -19,39 +33,18 @@ export interface Upstream {
 }
 
 export type DownloadPattern = "p2p" | "source";
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export interface Field<T> {
-  flag: string;
-  key: string;
-  help: string;
-  default?: T;
-  multiple?: boolean;
-  parse(value: unknown): T;
-}
-
-export function parseHostPort(value: unknown): HostPort {
-  const text = asString(value);
-  const at = text.lastIndexOf(":");
-  const host = text.slice(0, at).replace(/^\[(.*)\]$/, "$1");
-  const port = Number(text.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`expected HOST:PORT, got ${JSON.stringify(text)}`);
-  return { host, port };
-}
 
 /** `HOST` or `HOST=ORIGIN_URL`; docker.io maps to registry-1.docker.io, everything else to https://HOST. */
 export function parseUpstream(value: unknown): Upstream {
   if (typeof value === "object" && value !== null) {
     const { host, origin } = value as Record<string, unknown>;
-    return parseUpstream(origin === undefined ? host : `${asString(host)}=${asString(origin)}`);
+    return parseUpstream(origin === undefined ? host : `${text(host)}=${text(origin)}`);
   }
-  const text = asString(value);
-  const eq = text.indexOf("=");
-  const host = (eq < 0 ? text : text.slice(0, eq)).toLowerCase();
+  const given = text(value);
+  const eq = given.indexOf("=");
+  const host = (eq < 0 ? given : given.slice(0, eq)).toLowerCase();
   if (!isRegistryHost(host)) throw new Error(`invalid registry host ${JSON.stringify(host)}`);
-  const origin = eq < 0 ? defaultOrigin(host) : text.slice(eq + 1);
+  const origin = eq < 0 ? defaultOrigin(host) : given.slice(eq + 1);
   let url: URL;
   try {
     url = new URL(origin);
@@ -69,30 +62,9 @@ function defaultOrigin(host: string): string {
   return host === "docker.io" ? "https://registry-1.docker.io" : `https://${host}`;
 }
 
-export function asString(value: unknown): string {
-  if (typeof value === "string" && value.length > 0) return value;
-  if (typeof value === "number") return String(value);
-  throw new Error(`expected a non-empty string, got ${JSON.stringify(value)}`);
-}
-
-function oneOf<T extends string>(choices: readonly T[]) {
-  return (value: unknown): T => {
-    const text = asString(value);
-    if (!choices.includes(text as T))
-      throw new Error(`must be one of ${choices.join(", ")}, got ${JSON.stringify(text)}`);
-    return text as T;
-  };
-}
-
-function httpUrl(text: string): string {
-  const url = new URL(text);
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("must be an http(s) URL");
-  return text.replace(/\/+$/, "");
-}
-
 /** One tracker URL, or several separated by commas (replicas sharded by digest). */
 function trackerUrls(value: unknown): string[] {
-  const urls = asString(value)
+  const urls = text(value)
     .split(",")
     .map(part => part.trim())
     .filter(Boolean);
@@ -100,78 +72,82 @@ function trackerUrls(value: unknown): string[] {
   return urls.map(httpUrl);
 }
 
-const bytes = (value: unknown) => parseByteSize(asString(value));
-const duration = (value: unknown) => parseDuration(asString(value));
+const positiveDuration = duration({ min: 1 });
 
 export const FIELDS = {
+  configFile: {
+    flag: "config",
+    help: "YAML or JSON file with these settings as camelCase keys; flags win",
+    parse: text,
+  },
   listen: {
     flag: "listen",
     key: "listen",
     help: "registry API address",
     default: "127.0.0.1:65001",
-    parse: parseHostPort,
+    parse: hostPort,
   },
   peerListen: {
     flag: "peer-listen",
     key: "peerListen",
     help: "peer API, /metrics and health address",
     default: "0.0.0.0:65002",
-    parse: parseHostPort,
+    parse: hostPort,
   },
   upstreams: {
     flag: "upstream",
     key: "upstreams",
-    help: "accelerated registry HOST[=ORIGIN_URL] (repeatable)",
+    help: "accelerated registry HOST[=ORIGIN_URL]",
     multiple: true,
-    parse: parseUpstream,
+    parse: listOf(parseUpstream),
   },
   cacheDir: {
     flag: "cache-dir",
     key: "cacheDir",
     help: "blob cache directory",
     default: "/var/lib/peerpull",
-    parse: asString,
+    parse: text,
   },
   cacheTTL: {
     flag: "cache-ttl",
     key: "cacheTTL",
     help: "evict blobs unused for this long",
     default: "24h",
-    parse: duration,
+    parse: positiveDuration,
   },
   cacheMaxBytes: {
     flag: "cache-max-bytes",
     key: "cacheMaxBytes",
     help: "evict least recently used blobs above this size (0 = no limit)",
     default: "0",
-    parse: bytes,
+    parse: byteSize(),
   },
   ratelimit: {
     flag: "ratelimit",
     key: "ratelimit",
     help: "node-wide limit on origin and peer bytes per second (K/M/G)",
     default: "512M",
-    parse: (value: unknown) => parseByteRate(asString(value)),
+    parse: byteRate,
   },
   authTTL: {
     flag: "auth-ttl",
     key: "authTTL",
     help: "how long an origin authorization holds",
     default: "5m",
-    parse: duration,
+    parse: positiveDuration,
   },
   authOfflineGrace: {
     flag: "auth-offline-grace",
     key: "authOfflineGrace",
     help: "when the origin is unreachable, allow pairs authorized this recently (0 = deny)",
     default: "0s",
-    parse: duration,
+    parse: duration(),
   },
   peerTokenFile: {
     flag: "peer-token-file",
     key: "peerTokenFile",
-    help: "file with the cluster peer token",
-    parse: asString,
+    help: "file with the cluster peer token (required with --tracker)",
+    parse: text,
   },
   tracker: {
     flag: "tracker",
@@ -191,82 +167,153 @@ export const FIELDS = {
     key: "p2pMinBlobBytes",
     help: "blobs smaller than this skip the swarm",
     default: "1M",
-    parse: bytes,
+    parse: byteSize(),
   },
   peerAdvertise: {
     flag: "peer-advertise",
     key: "peerAdvertise",
     help: "HOST:PORT other peers use to reach the peer API (default: the bound --peer-listen address)",
-    parse: parseHostPort,
+    parse: hostPort,
   },
   peerUploadSlots: {
     flag: "peer-upload-slots",
     key: "peerUploadSlots",
     help: "pieces uploaded to peers at the same time; more requests are answered busy (503)",
     default: "4",
-    parse: (value: unknown) => {
-      const n = Number(asString(value));
-      if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error("must be an integer 1-256");
-      return n;
-    },
+    parse: integer(1, 256),
   },
   stallTimeout: {
     flag: "stall-timeout",
     key: "stallTimeout",
     help: "swarm without progress this long (at least 1.5x the tracker's lease timeout) falls back to the origin",
     default: "10s",
-    parse: duration,
+    parse: positiveDuration,
   },
   upstreamTimeout: {
     flag: "upstream-timeout",
     key: "upstreamTimeout",
     help: "origin connect/headers/idle-body timeout",
     default: "30s",
-    parse: duration,
+    parse: positiveDuration,
   },
   upstreamRetries: {
     flag: "upstream-retries",
     key: "upstreamRetries",
     help: "retries of a failed origin request or broken blob stream",
     default: "4",
-    parse: (value: unknown) => {
-      const n = Number(asString(value));
-      if (!Number.isInteger(n) || n < 0 || n > 20) throw new Error("must be an integer 0-20");
-      return n;
-    },
+    parse: integer(0, 20),
   },
   containerdHostsDir: {
     flag: "containerd-hosts-dir",
     key: "containerdHostsDir",
     help: "mirror mode: write <dir>/<registry>/hosts.toml for each --upstream, sending containerd's pulls to this agent first and the registry second (unset = none written)",
-    parse: (value: unknown) => {
-      const dir = asString(value);
-      if (!dir.startsWith("/")) throw new Error(`must be an absolute path, got ${JSON.stringify(dir)}`);
-      return dir;
-    },
+    parse: absolutePath,
   },
   containerdConfig: {
     flag: "containerd-config",
     key: "containerdConfig",
     help: "containerd's config.toml (e.g. /etc/containerd/config.toml), read at start to warn when its CRI registry config_path does not list --containerd-hosts-dir",
-    parse: asString,
+    parse: text,
   },
   containerdHostsCleanup: {
     flag: "containerd-hosts-cleanup",
     key: "containerdHostsCleanup",
     help: "true: remove every hosts.toml this agent wrote under --containerd-hosts-dir and exit, opening no port (uninstall, leaving mirror mode)",
     default: "false",
-    parse: (value: unknown) => {
-      if (value === true || value === "true") return true;
-      if (value === false || value === "false") return false;
-      throw new Error(`must be true or false, got ${JSON.stringify(value)}`);
-    },
+    parse: boolean,
   },
   logLevel: {
     flag: "log-level",
     key: "logLevel",
-    help: "log level",
+    help: "one of trace, debug, info, warn, error, fatal, silent",
     default: "info",
-    parse: oneOf(LOG_LEVELS),
+    parse: logLevel,
   },
-} satisfies Record<string, Field<unknown>>;
+} satisfies Record<string, Field>;
+
+export interface AgentConfig {
+  listen: HostPort;
+  peerListen: HostPort;
+  upstreams: readonly Upstream[];
+  cache: { dir: string; ttlMs: number; maxBytes: number };
+  ratelimitBytesPerSec: number;
+  auth: { ttlMs: number; offlineGraceMs: number };
+  peerTokenFile?: string;
+  /** Tracker replicas; each blob's swarm lives on one of them (rendezvous hashing by digest). */
+  tracker?: string[];
+  downloadPattern: DownloadPattern;
+  swarm: {
+    minBlobBytes: number;
+    stallTimeoutMs: number;
+    uploadSlots: number;
+    advertise?: HostPort;
+  };
+  upstream: { timeoutMs: number; retries: number };
+  /** Mirror mode: containerd hosts.toml files; no hostsDir = none written. */
+  mirror: { hostsDir?: string; containerdConfig?: string; cleanup: boolean };
+  logLevel: LogLevel;
+}
+
+/**
+ * The AgentConfig for these settings (flags and file merged), or every problem, each named as a
+ * flag or as a file key. Problems between fields are reported once every field parses.
+ */
+export function resolveAgentConfig(
+  given: GivenSettings<typeof FIELDS>,
+  naming: Naming,
+): { config: AgentConfig; problems: [] } | { config?: undefined; problems: string[] } {
+  const { settings: s, problems } = parseSettings(FIELDS, given, naming);
+  if (problems.length > 0) return { problems };
+  const config: AgentConfig = {
+    listen: s.listen,
+    peerListen: s.peerListen,
+    upstreams: s.upstreams,
+    cache: { dir: s.cacheDir, ttlMs: s.cacheTTL, maxBytes: s.cacheMaxBytes },
+    ratelimitBytesPerSec: s.ratelimit,
+    auth: { ttlMs: s.authTTL, offlineGraceMs: s.authOfflineGrace },
+    peerTokenFile: s.peerTokenFile,
+    tracker: s.tracker,
+    downloadPattern: s.downloadPattern,
+    swarm: {
+      minBlobBytes: s.p2pMinBlobBytes,
+      stallTimeoutMs: s.stallTimeout,
+      uploadSlots: s.peerUploadSlots,
+      advertise: s.peerAdvertise,
+    },
+    upstream: { timeoutMs: s.upstreamTimeout, retries: s.upstreamRetries },
+    mirror: {
+      hostsDir: s.containerdHostsDir,
+      containerdConfig: s.containerdConfig,
+      cleanup: s.containerdHostsCleanup,
+    },
+    logLevel: s.logLevel,
+  };
+  const between = problemsBetweenFields(config, (name: keyof typeof FIELDS) =>
+    settingName(FIELDS[name], naming),
+  );
+  return between.length > 0 ? { problems: between } : { config, problems: [] };
+}
+
+/** Whether the agent runs a swarm: a tracker is set and the download pattern is p2p. */
+export function swarmConfigured(config: Pick<AgentConfig, "tracker" | "downloadPattern">): boolean {
+  return config.tracker !== undefined && config.downloadPattern === "p2p";
+}
+
+function problemsBetweenFields(config: AgentConfig, name: (field: keyof typeof FIELDS) => string): string[] {
+  const problems: string[] = [];
+  const { mirror } = config;
+  if (mirror.cleanup && mirror.hostsDir === undefined)
+    problems.push(`${name("containerdHostsCleanup")}: needs ${name("containerdHostsDir")}`);
+  if (mirror.containerdConfig !== undefined && mirror.hostsDir === undefined)
+    problems.push(`${name("containerdConfig")}: only used with ${name("containerdHostsDir")}`);
+  if (config.upstreams.length === 0 && !mirror.cleanup)
+    problems.push(`${name("upstreams")}: at least one upstream registry is required`);
+  const hosts = new Set<string>();
+  for (const { host } of config.upstreams) {
+    if (hosts.has(host)) problems.push(`${name("upstreams")}: ${host} is configured twice`);
+    hosts.add(host);
+  }
+  if (swarmConfigured(config) && config.peerTokenFile === undefined)
+    problems.push(`${name("peerTokenFile")}: required with ${name("tracker")}`);
+  return problems;
+}

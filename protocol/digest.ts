@@ -10,7 +10,22 @@ export interface Digest {
 }
 
 const DIGEST_SHAPE = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
-const SHA256_HEX = /^[a-f0-9]{64}$/;
+
+/** A sha256 digest's hex: 64 lowercase hex characters (also a cached blob's file name, an image id). */
+export const SHA256_HEX = /^[a-f0-9]{64}$/;
+/** `sha256:<64 lowercase hex>`: the one digest form the agent, the tracker and the peer API accept. */
+export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * The `code` of the error a blob gets when its bytes do not hash to its digest, wherever that is found
+ * (a cache commit, a swarm fill, an origin fill); a fill that sees it counts a verify failure and
+ * drops what it wrote.
+ */
+export const DIGEST_MISMATCH = "PEERPULL_DIGEST_MISMATCH";
+
+export function isDigestMismatch(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === DIGEST_MISMATCH;
+}
 
 /** Parses a digest string; throws OciError DIGEST_INVALID or UNSUPPORTED with the reason. */
 export function parseDigest(text: string): Digest {

@@ -5,6 +5,7 @@
  *   reference := name [":" tag] ["@" digest]
  *   name      := [domain "/"] path-component ["/" path-component]*
  */
+import { SHA256_HEX } from "./digest";
 
 export interface ImageReference {
   /** Normalised registry host, e.g. "docker.io", "registry.example.com", "localhost:5000". */
@@ -34,7 +35,6 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
-const HEX64 = /^[a-f0-9]{64}$/;
 const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
 /** Parses and normalises an image reference; throws ImageReferenceError with the reason. */
@@ -42,7 +42,7 @@ export function parseImageReference(text: string): ImageReference {
   if (typeof text !== "string" || text.length === 0) throw new ImageReferenceError("empty reference");
   if (text.length > MAX_REFERENCE_LENGTH) throw new ImageReferenceError("reference too long");
   const { name, tag, digest } = splitReference(text);
-  if (HEX64.test(name))
+  if (SHA256_HEX.test(name))
     throw new ImageReferenceError("a 64-character hex string is an image id, not a repository name");
   const { registry, repository } = splitDomain(name);
   checkName(registry, repository);

@@ -5,7 +5,11 @@
  * a base64 bitfield (a HAVE message riding on the exchange, so askers learn of new pieces without
  * waiting for the tracker). 404: not held (or no proof yet); 503: busy, ask another holder.
  */
-export const PIECE_PATH = /^\/p2p\/v1\/blobs\/(sha256:[a-f0-9]{64})\/pieces\/(0|[1-9]\d{0,8})$/;
+import { SHA256_DIGEST } from "./digest";
+
+export const PIECE_PATH = new RegExp(
+  `^/p2p/v1/blobs/(${SHA256_DIGEST.source.slice(1, -1)})/pieces/(0|[1-9]\\d{0,8})$`,
+);
 
 export const PEER_HEADERS = {
   pieceHash: "x-peerpull-piece-hash",

@@ -12,24 +12,27 @@ import { UnknownDigests } from "./access/unknown-digests";
 import { CachedBlobProvider } from "./blobs/cached-blob-provider";
 import { FsBlobStore } from "./cache/fs-blob-store";
 import { InFlight } from "./cache/in-flight";
-import { ConfigError, helpText, parseAgentArgs, AgentConfig } from "./config/load";
-import { parseHostPort } from "../../protocol/agent-config";
+import { AgentConfig, helpText, parseAgentArgs } from "./config/load";
+import { swarmConfigured } from "../../protocol/agent-config";
+import { hostPort } from "../../protocol/config-parsers";
+import { exitOnConfigError, startupConfig } from "../../service-kit/cli";
+import { createLogger } from "../../service-kit/log";
+import { readPeerTokenFile } from "../../service-kit/token-file";
 import { createPeerServer } from "./http/peer-server";
 import { createRegistryServer } from "./http/registry-server";
 import { loadSendQueueTuning, SendQueueTuning } from "./http/send-queue";
 import { RegistryHandler } from "./http/registry-handler";
 import { ListingHandler } from "./http/listing-handler";
-import { createLogger } from "./log";
 import { createAgentMetrics, MetricSources } from "./metrics";
 import { ContainerdMirror, removeManagedHostsFiles } from "./mirror/containerd-mirror";
 import { NodeLimiter } from "./ratelimit/node-limiter";
-import { createSwarmNode, readPeerToken, SwarmNode } from "./swarm/swarm-node";
+import { createSwarmNode, SwarmNode } from "./swarm/swarm-node";
 import { UpstreamClient } from "./upstream/upstream-client";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(argv: string[]): Promise<void> {
-  const config = readConfig(argv);
+  const config = startupConfig("peerpull-agent", () => parseAgentArgs(argv), helpText);
   if (config.mirror.cleanup) return cleanUpHostsDir(config);
   const token = readToken(config);
   const log = createLogger("peerpull-agent", config.logLevel);
@@ -106,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
           metrics,
           log,
         });
-  await mirror?.start(parseHostPort(registryAddress));
+  await mirror?.start(hostPort(registryAddress));
 
   const housekeeping = setInterval(() => {
     const now = Date.now();
@@ -142,21 +145,6 @@ async function main(argv: string[]): Promise<void> {
   process.once("SIGINT", () => void stop("SIGINT"));
 }
 
-function readConfig(argv: string[]): AgentConfig {
-  try {
-    const cli = parseAgentArgs(argv);
-    if (cli.help) {
-      process.stdout.write(helpText() + "\n");
-      process.exit(0);
-    }
-    return cli.config;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`peerpull-agent: ${err.message}\n`);
-    process.exit(2);
-  }
-}
-
 /** `--containerd-hosts-cleanup`: remove the agent's hosts.toml files and exit, opening no port. */
 async function cleanUpHostsDir(config: AgentConfig): Promise<void> {
   const log = createLogger("peerpull-agent", config.logLevel);
@@ -166,20 +154,11 @@ async function cleanUpHostsDir(config: AgentConfig): Promise<void> {
   process.exit(0);
 }
 
-/** The peer token, read once; required (at least 16 characters) when --tracker is set (else no swarm). */
+/** The peer token, read once, when the swarm is on (the config makes sure the file is named). */
 function readToken(config: AgentConfig): string | undefined {
-  const needed = config.tracker !== undefined && config.downloadPattern === "p2p";
-  if (!needed) return undefined;
-  if (config.peerTokenFile === undefined) {
-    process.stderr.write("peerpull-agent: --peer-token-file: required with --tracker\n");
-    process.exit(2);
-  }
-  try {
-    return readPeerToken(config.peerTokenFile);
-  } catch (err) {
-    process.stderr.write(`peerpull-agent: ${(err as Error).message}\n`);
-    process.exit(2);
-  }
+  if (!swarmConfigured(config) || config.peerTokenFile === undefined) return undefined;
+  const file = config.peerTokenFile;
+  return exitOnConfigError("peerpull-agent", () => readPeerTokenFile(file));
 }
 
 /** The peer port's send-queue cap, or a warning that uploads run with the kernel's deep queue. */

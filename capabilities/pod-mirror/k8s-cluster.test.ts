@@ -55,4 +55,34 @@ describe("K8sCluster secret calls on the wire", () => {
     expect(apply.contentType).toBe("application/apply-patch+yaml");
     expect(apply.query.get("force")).toBe("true");
   });
+
+  describe("the memo of applied secrets", () => {
+    const patches = () => server.requests.filter(r => r.method === "PATCH").length;
+    const secret = (name: string, data = "a") => ({
+      ...dockerConfigSecret("shop", name, {}),
+      data: { ".dockerconfigjson": Buffer.from(data).toString("base64") },
+    });
+
+    it("skips a secret applied with the same data within a minute, not after", async () => {
+      const clock = { now: 1_000 }; // lru-cache reads a start time of 0 as "no TTL"
+      const cluster = new K8sCluster({ now: () => clock.now });
+      const before = patches();
+      await cluster.applySecret(secret("memo-a"));
+      await cluster.applySecret(secret("memo-a"));
+      expect(patches() - before).toBe(1);
+      await cluster.applySecret(secret("memo-a", "changed"));
+      expect(patches() - before).toBe(2);
+      clock.now = 61_001;
+      await cluster.applySecret(secret("memo-a", "changed"));
+      expect(patches() - before).toBe(3);
+    });
+
+    it("remembers at most maxAppliedMemo secrets, forgetting the least recently applied", async () => {
+      const cluster = new K8sCluster({ maxAppliedMemo: 2 });
+      const before = patches();
+      for (const name of ["m1", "m2", "m1", "m3", "m2"]) await cluster.applySecret(secret(name));
+      // m1, m2 applied; m1 remembered; m3 pushes m2 out; m2 applied again
+      expect(patches() - before).toBe(4);
+    });
+  });
 });

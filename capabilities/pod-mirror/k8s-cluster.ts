@@ -4,6 +4,7 @@
  * namespace or config list not seen yet is fetched once and cached. Untested here: no API server.
  */
 import { V1Secret } from "@kubernetes/client-node";
+import { LRUCache } from "lru-cache";
 import { K8s, kind, Log } from "pepr";
 import { P2PAccelerationConfig } from "../crd/p2p-acceleration-config";
 import { MirrorCluster } from "./cluster";
@@ -14,14 +15,33 @@ const NOT_FOUND = 404;
 /** Derived secrets already written with the same content are not re-applied for this long. */
 const APPLY_MEMO_MS = 60_000;
 const CRD_RETRY_MS = 30_000;
+/** Memories of what was applied and of namespace labels stay bounded however many namespaces pass. */
+const MAX_REMEMBERED = 10_000;
+
+export interface K8sClusterOptions {
+  /** Derived secrets remembered as applied (least recently used forgotten first). */
+  maxAppliedMemo?: number;
+  now?: () => number;
+}
 
 export class K8sCluster implements MirrorCluster {
-  #namespaces = new Map<string, Labels>();
+  #namespaces = new LRUCache<string, Labels>({ max: MAX_REMEMBERED });
   #configs = new Map<string, P2PAccelerationConfig>();
   #configsListed = false;
   #crdMissingUntil = 0;
   #watching = false;
-  #applied = new Map<string, { data: string; at: number }>();
+  /** `namespace/name` -> the data last applied, for APPLY_MEMO_MS. */
+  #applied: LRUCache<string, string>;
+
+  constructor(options: K8sClusterOptions = {}) {
+    const now = options.now ?? (() => performance.now());
+    this.#applied = new LRUCache({
+      max: options.maxAppliedMemo ?? MAX_REMEMBERED,
+      ttl: APPLY_MEMO_MS,
+      ttlResolution: 0, // read the clock on every check, not a cached value
+      perf: { now },
+    });
+  }
 
   async namespaceLabels(namespace: string): Promise<Labels | undefined> {
     this.#startWatches();
@@ -55,10 +75,9 @@ export class K8sCluster implements MirrorCluster {
   async applySecret(secret: V1Secret): Promise<void> {
     const key = `${secret.metadata!.namespace}/${secret.metadata!.name}`;
     const data = JSON.stringify(secret.data);
-    const memo = this.#applied.get(key);
-    if (memo && memo.data === data && Date.now() - memo.at < APPLY_MEMO_MS) return;
+    if (this.#applied.get(key) === data) return;
     await K8s(kind.Secret).Apply(secret, { force: true });
-    this.#applied.set(key, { data, at: Date.now() });
+    this.#applied.set(key, data);
   }
 
   async deleteSecret(namespace: string, name: string): Promise<void> {

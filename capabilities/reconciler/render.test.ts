@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
+import { version } from "../../package.json";
 import { k8sSchemaProblems } from "../testing/k8s-schema";
 import { desiredObjects } from "./desired-objects";
 import { render } from "./render";
@@ -67,14 +68,43 @@ describe("peerpull-render", () => {
   });
 
   const failures = [
-    { name: "no -f", argv: [], code: 2, stderr: /-f is required/ },
-    { name: "an unknown flag", argv: ["-f", EXAMPLE, "--nope"], code: 2, stderr: /Unknown option '--nope'/ },
+    { name: "no -f", argv: [], code: 2, stderr: /^peerpull-render: --file: required\n/ },
+    { name: "an unknown flag", argv: ["-f", EXAMPLE, "--nope"], code: 2, stderr: /--nope: unknown flag/ },
+    { name: "a positional argument", argv: [EXAMPLE], code: 2, stderr: /unexpected argument/ },
     { name: "a missing file", argv: ["-f", "/nonexistent.yaml"], code: 2, stderr: /ENOENT/ },
+    {
+      name: "a missing token file",
+      argv: ["-f", EXAMPLE, "--peer-token-file", __filename + ".missing"],
+      code: 2,
+      stderr: /ENOENT/,
+    },
   ];
   it.each(failures)("exits $code on $name", async ({ argv, code, stderr }) => {
     const out = await render(argv);
     expect(out).toMatchObject({ code, stdout: "" });
     expect(out.stderr).toMatch(stderr);
+  });
+
+  it("answers -h and --version on stdout", async () => {
+    for (const flag of ["-h", "--help"]) {
+      const out = await render([flag]);
+      expect(out).toMatchObject({ code: 0, stderr: "" });
+      expect(out.stdout).toMatch(/^Usage: peerpull-render -f CONFIG.yaml/);
+      expect(out.stdout).toContain("--peer-token-file");
+    }
+    expect(await render(["--version"])).toEqual({
+      code: 0,
+      stdout: `peerpull-render ${version}\n`,
+      stderr: "",
+    });
+  });
+
+  it("refuses a token file shorter than 16 characters, saying so", async () => {
+    const out = await render(["-f", EXAMPLE, "--peer-token-file", file("short", "too-short\n")]);
+    expect(out).toMatchObject({ code: 2, stdout: "" });
+    expect(out.stderr).toMatch(
+      /--peer-token-file .*short: the token must have at least 16 characters, it has 9/,
+    );
   });
 
   it("refuses a config the agent would reject, saying why, and prints nothing", async () => {

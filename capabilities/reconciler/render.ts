@@ -4,11 +4,14 @@
  * for that config (without the owner references, which need the live object's uid). ACR instances
  * are resolved when credentials are given (render-acr.ts), else reported on stderr and left out; a
  * cloud error is one line on stderr with its code and RequestId, and exit 1. The peer token is new
- * on every run unless a file gives it.
+ * on every run unless a file gives it. Flags through the settings kit (protocol/config-table.ts).
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
+import { boolean, text } from "../../protocol/config-parsers";
+import { ConfigError, Field, helpText, parseSettings, readArgs, Settings } from "../../protocol/config-table";
+import { parsePeerToken } from "../../protocol/peer-token";
+import { PEERPULL_VERSION } from "../../protocol/version";
 import type { P2PAccelerationConfig, P2PAccelerationConfigSpec } from "../crd/p2p-acceleration-config";
 import { desiredObjects } from "./desired-objects";
 import { SYSTEM_NAMESPACE } from "./names";
@@ -28,57 +31,74 @@ export interface RenderResult {
   stderr: string;
 }
 
-const USAGE =
-  "usage: peerpull-render -f CONFIG.yaml [--namespace NS] [--peer-token-file FILE] [--mirror-cleanup]\n" +
-  "                      [--acr-secret-file SECRET.yaml]   (or ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET)";
+const FIELDS = {
+  file: { flag: "file", short: "f", help: "the P2PAccelerationConfig (YAML)", required: true, parse: text },
+  namespace: {
+    flag: "namespace",
+    short: "n",
+    help: "namespace of the agents and trackers",
+    default: SYSTEM_NAMESPACE,
+    parse: text,
+  },
+  peerTokenFile: {
+    flag: "peer-token-file",
+    help: "file with the peer token to render (default: a new random one)",
+    parse: text,
+  },
+  mirrorCleanup: {
+    flag: "mirror-cleanup",
+    switch: true,
+    help: "render the rewrite-mode agents that first remove mirror mode's hosts.toml files",
+    parse: boolean,
+  },
+  acrSecretFile: {
+    flag: "acr-secret-file",
+    help: `a Secret manifest with the AccessKey to resolve acrInstances (or ${ENV_KEY_ID}/${ENV_KEY_SECRET})`,
+    parse: text,
+  },
+  acrEndpoint: {
+    flag: "acr-endpoint",
+    help: "another Container Registry API endpoint (a proxy, or a test's stand-in)",
+    parse: text,
+  },
+} satisfies Record<string, Field>;
 
-interface Flags {
-  file?: string;
-  namespace?: string;
-  "peer-token-file"?: string;
-  "mirror-cleanup"?: boolean;
-  "acr-secret-file"?: string;
-  "acr-endpoint"?: string;
-  help?: boolean;
-}
+const HELP = helpText(FIELDS, {
+  usage: "peerpull-render -f CONFIG.yaml [--namespace NS] [--peer-token-file FILE] [--mirror-cleanup]",
+  about: [
+    "Prints, as multi-document YAML, the objects the reconciler would apply for a P2PAccelerationConfig.",
+  ],
+});
+
+type Values = Settings<typeof FIELDS>;
 
 export async function render(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
 ): Promise<RenderResult> {
-  let values: Flags;
+  let values: Values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        file: { type: "string", short: "f" },
-        namespace: { type: "string", short: "n" },
-        "peer-token-file": { type: "string" },
-        "mirror-cleanup": { type: "boolean" },
-        "acr-secret-file": { type: "string" },
-        "acr-endpoint": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }));
+    const command = readArgs(argv, FIELDS);
+    if (command.action === "help") return { code: 0, stdout: HELP + "\n", stderr: "" };
+    if (command.action === "version")
+      return { code: 0, stdout: `peerpull-render ${PEERPULL_VERSION}\n`, stderr: "" };
+    const parsed = parseSettings(FIELDS, command.given, "flag");
+    if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
+    values = parsed.settings;
   } catch (err) {
-    return usageError(`${(err as Error).message}\n${USAGE}`);
+    if (!(err instanceof ConfigError)) throw err;
+    return usageError(`peerpull-render: ${err.message}\n(peerpull-render --help)`);
   }
-  if (values.help) return { code: 0, stdout: USAGE + "\n", stderr: "" };
-  if (!values.file) return usageError(`-f is required\n${USAGE}`);
   let config: P2PAccelerationConfig;
   let peerToken: string;
   try {
     config = parse(readFileSync(values.file, "utf8"));
-    peerToken = values["peer-token-file"]
-      ? readFileSync(values["peer-token-file"], "utf8").trim()
-      : randomToken();
+    peerToken = values.peerTokenFile ? readPeerToken(values.peerTokenFile) : randomToken();
   } catch (err) {
     return usageError((err as Error).message);
   }
   if (config?.kind !== "P2PAccelerationConfig")
     return usageError(`${values.file}: not a P2PAccelerationConfig`);
-  if (peerToken.length < 16) return usageError("peer token: fewer than 16 characters");
   const spec = config.spec ?? {};
   let registries: RegistriesOutcome & { note: string };
   try {
@@ -89,13 +109,12 @@ export async function render(
   }
   if (!registries.resolved && registries.reason === "AcrResolutionFailed")
     return { code: 1, stdout: "", stderr: registries.note };
-  const namespace = values.namespace ?? SYSTEM_NAMESPACE;
   const desired = desiredObjects({
     spec,
     registries: registries.registries,
     peerToken,
-    namespace,
-    mirrorCleanup: values["mirror-cleanup"] === true,
+    namespace: values.namespace,
+    mirrorCleanup: values.mirrorCleanup === true,
   });
   if (!desired.ok)
     return {
@@ -113,15 +132,11 @@ export async function render(
 /** Static registries, plus ACR ones when credentials were given; `note` is what stderr says. */
 async function resolve(
   spec: P2PAccelerationConfigSpec,
-  values: Flags,
+  values: Values,
   env: Record<string, string | undefined>,
 ): Promise<RegistriesOutcome & { note: string }> {
   const instances = spec.acrInstances ?? [];
-  const resolver = renderAcrResolver({
-    secretFile: values["acr-secret-file"],
-    endpoint: values["acr-endpoint"],
-    env,
-  });
+  const resolver = renderAcrResolver({ secretFile: values.acrSecretFile, endpoint: values.acrEndpoint, env });
   if (instances.length === 0) return { ...registriesOutcome(spec, undefined, []), note: "" };
   if (!resolver)
     return {
@@ -139,6 +154,15 @@ async function resolve(
     };
   const hosts = resolution.registries.map(r => r.host).join(", ");
   return { ...outcome, note: `resolved acrInstances ${instances.join(", ")}: ${hosts}\n` };
+}
+
+function readPeerToken(file: string): string {
+  const content = readFileSync(file, "utf8");
+  try {
+    return parsePeerToken(content);
+  } catch (err) {
+    throw new Error(`--peer-token-file ${file}: ${(err as Error).message}`);
+  }
 }
 
 function usageError(message: string): RenderResult {

@@ -4,7 +4,6 @@
  * capability in Pepr's own mutate processor against the in-memory cluster (namespace labels,
  * the P2PAccelerationConfig, pull secrets). What comes back is the Pod kubelet would see.
  */
-import "./quiet-pepr";
 import { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import type { Capability } from "pepr";

@@ -1,11 +1,11 @@
 // The netns harness against the real kernel: connectivity through the bridge, tbf shaping, teardown.
-// Needs root and iproute2; reports itself skipped otherwise.
-import { execFileSync } from "node:child_process";
+// Needs root and iproute2; reports itself skipped by name otherwise (and fails under CI=true as root).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { run, tempDir, removeDir, waitFor } from "../testenv/processes";
 import { buildImage } from "../testenv/oci-image";
-import { AGENT_BIN, TRACKER_BIN, startSwarmCluster } from "./cluster";
+import { describeWith, NETNS_NEEDS } from "../../e2e/support/prerequisites";
+import { startSwarmCluster } from "./cluster";
 import {
   createNetwork,
   destroyRun,
@@ -16,15 +16,6 @@ import {
   type NetnsNetwork,
 } from "./netns";
 
-function netnsUsable(): boolean {
-  try {
-    return process.getuid?.() === 0 && execFileSync("ip", ["netns", "list"]).length >= 0;
-  } catch {
-    return false;
-  }
-}
-
-const describeNetns = netnsUsable() ? describe : describe.skip;
 const MiB = 1024 * 1024;
 const SERVER = `
 const http = require("node:http");
@@ -40,7 +31,7 @@ async function rootLinksMentioning(runId: string): Promise<string[]> {
   return stdout.split("\n").filter(line => line.includes(runId));
 }
 
-describeNetns("netns network", () => {
+describeWith(NETNS_NEEDS, "netns network", () => {
   let network: NetnsNetwork;
   let dir: string;
 
@@ -101,7 +92,7 @@ describeNetns("netns network", () => {
   });
 });
 
-describeNetns("netns teardown", () => {
+describeWith(NETNS_NEEDS, "netns teardown", () => {
   it("removes every namespace of a run, and cleans up after a failed create", async () => {
     const network = await createNetwork({ nodes: 2 });
     await network.destroy();
@@ -136,9 +127,7 @@ describeNetns("netns teardown", () => {
   });
 });
 
-const describeCluster = netnsUsable() && existsSync(TRACKER_BIN) ? describe : describe.skip;
-
-describeCluster("startSwarmCluster without agents (registry + tracker)", () => {
+describeWith(NETNS_NEEDS, "startSwarmCluster without agents (registry + tracker)", () => {
   it("serves the registry and the token-guarded tracker to node namespaces, then tears down", async () => {
     const cluster = await startSwarmCluster({ nodes: 2, agents: false, shapeMbit: 200 });
     try {
@@ -186,10 +175,7 @@ describeCluster("startSwarmCluster without agents (registry + tracker)", () => {
   });
 });
 
-const describeAgents =
-  netnsUsable() && existsSync(TRACKER_BIN) && existsSync(AGENT_BIN) ? describe : describe.skip;
-
-describeAgents("startSwarmCluster with the built agent", () => {
+describeWith(NETNS_NEEDS, "startSwarmCluster with the built agent", () => {
   it("starts one agent per node namespace, reachable from the other nodes, serving the pushed image", async () => {
     const cluster = await startSwarmCluster({ nodes: 2 });
     const image = await buildImage({ layers: [64 * 1024], seed: "netns" });

@@ -64,7 +64,11 @@ export async function spawnLogged(cmd: string, args: string[], opts: SpawnOption
   const pid = child.pid;
   if (pid !== undefined) live.set(pid, child);
   await log.close();
-  if (pid === undefined) throw new Error(`spawn ${cmd} failed: ${(await spawnError).message}`);
+  if (pid === undefined) {
+    const error = (await spawnError) as NodeJS.ErrnoException;
+    const hint = error.code === "ENOENT" ? ` (${cmd} is not installed: bash hack/install-deps.sh)` : "";
+    throw new Error(`spawn ${cmd} failed: ${error.message}${hint}`);
+  }
   return {
     pid,
     logPath: opts.logPath,
@@ -249,6 +253,18 @@ export function run(
         }
       },
     );
+  });
+}
+
+/** Runs `node SCRIPT args` to its exit (bounded by 15 s) and tells the exit code and both outputs. */
+export function runNodeScript(
+  script: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [script, ...args], { timeout: 15_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
   });
 }
 

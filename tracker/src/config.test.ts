@@ -2,7 +2,7 @@ import { ConfigError, helpText, parseTrackerArgs, TrackerConfig } from "./config
 
 function config(argv: string[]): TrackerConfig {
   const result = parseTrackerArgs(argv);
-  if (result.help) throw new Error("unexpected help");
+  if (result.action !== "run") throw new Error(`unexpected ${result.action}`);
   return result.config;
 }
 
@@ -62,6 +62,26 @@ describe("tracker config", () => {
       reason: /--peer-ttl: invalid duration/,
     },
     {
+      name: "negative duration",
+      argv: ["--peer-token-file", "t", "--lease-timeout", "-5s"],
+      reason: /^--lease-timeout: must not be negative, got "-5s"$/,
+    },
+    {
+      name: "duration below its minimum",
+      argv: ["--peer-token-file", "t", "--peer-ttl", "10ms"],
+      reason: /^--peer-ttl: must be from 1s to 24h, got "10ms"$/,
+    },
+    {
+      name: "listen with an empty port (as the agent refuses it)",
+      argv: ["--peer-token-file", "t", "--listen", "0.0.0.0:"],
+      reason: /--listen: expected HOST:PORT/,
+    },
+    {
+      name: "a state budget below 1M",
+      argv: ["--peer-token-file", "t", "--max-state-bytes", "1000"],
+      reason: /--max-state-bytes: must be at least 1048576 bytes/,
+    },
+    {
       name: "zero streams",
       argv: ["--peer-token-file", "t", "--max-origin-streams", "0"],
       reason: /--max-origin-streams: expected an integer from 1/,
@@ -86,8 +106,13 @@ describe("tracker config", () => {
     expect(problems(["--listen", "x", "--peer-ttl", "y"]).split("; ")).toHaveLength(3);
   });
 
+  it("answers -h, --help and --version", () => {
+    expect(parseTrackerArgs(["-h"])).toEqual({ action: "help" });
+    expect(parseTrackerArgs(["--version"])).toEqual({ action: "version" });
+  });
+
   it("documents every flag", () => {
-    expect(parseTrackerArgs(["--help"])).toEqual({ help: true });
+    expect(parseTrackerArgs(["--help"])).toEqual({ action: "help" });
     for (const flag of [
       "--listen",
       "--peer-token-file",

@@ -2,17 +2,18 @@
  * peerpull-tracker: parse flags, read the peer token, start the server, shut down gracefully on
  * SIGTERM/SIGINT. State is soft: a restarted tracker relearns every swarm from the next announces.
  */
-import { readFileSync } from "node:fs";
-import { ConfigError, TrackerConfig, helpText, parseTrackerArgs } from "./config";
-import { createLogger } from "./log";
+import { exitOnConfigError, startupConfig } from "../../service-kit/cli";
+import { createLogger } from "../../service-kit/log";
+import { readPeerTokenFile } from "../../service-kit/token-file";
+import { helpText, parseTrackerArgs } from "./config";
 import { createTracker } from "./tracker";
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
 async function main(argv: string[]): Promise<void> {
-  const config = readConfig(argv);
-  const token = readToken(config.peerTokenFile);
-  const log = createLogger(config.logLevel);
+  const config = startupConfig("peerpull-tracker", () => parseTrackerArgs(argv), helpText);
+  const token = exitOnConfigError("peerpull-tracker", () => readPeerTokenFile(config.peerTokenFile));
+  const log = createLogger("peerpull-tracker", config.logLevel);
   const tracker = createTracker({ ...config, token, log, defaultMetrics: true });
   const address = await tracker.listen(config.listen.host, config.listen.port);
   log.info(
@@ -35,36 +36,6 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
-}
-
-function fail(message: string): never {
-  process.stderr.write(`peerpull-tracker: ${message}\n`);
-  process.exit(2);
-}
-
-function readConfig(argv: string[]): TrackerConfig {
-  try {
-    const cli = parseTrackerArgs(argv);
-    if (cli.help) {
-      process.stdout.write(helpText() + "\n");
-      process.exit(0);
-    }
-    return cli.config;
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-}
-
-function readToken(file: string): string {
-  let token: string;
-  try {
-    token = readFileSync(file, "utf8").trim();
-  } catch (err) {
-    fail(`--peer-token-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-  if (token.length < 16) fail(`--peer-token-file: ${file} holds fewer than 16 characters`);
-  return token;
 }
 
 main(process.argv.slice(2)).catch(err => {

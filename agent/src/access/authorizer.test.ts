@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Upstream } from "../../../protocol/agent-config";
 import { UpstreamStatusError, UpstreamUnreachableError } from "../upstream/errors";
 import { AuthDecision, Authorizer } from "./authorizer";
-import { ANONYMOUS, ClientCredentials, parseAuthorization } from "./credentials";
+import { ANONYMOUS, ClientCredentials, parseAuthorization } from "../credentials/client-credentials";
 import { GrantBook } from "./grants";
 import { UnknownDigests } from "./unknown-digests";
 

@@ -10,7 +10,7 @@ import { OciError } from "../../../protocol/oci-error";
 import { Upstream } from "../../../protocol/agent-config";
 import { UpstreamStatusError } from "../upstream/errors";
 import { ManifestResult, UpstreamClient } from "../upstream/upstream-client";
-import { ClientCredentials } from "./credentials";
+import { ClientCredentials } from "../credentials/client-credentials";
 import { GrantBook } from "./grants";
 import { UnknownDigests } from "./unknown-digests";
 import { manifestReferences } from "./manifest-references";

@@ -1,5 +1,5 @@
 import { UpstreamUnreachableError } from "../upstream/errors";
-import { parseAuthorization } from "./credentials";
+import { parseAuthorization } from "../credentials/client-credentials";
 import { LoginVerdicts } from "./login-verdicts";
 
 const alice = parseAuthorization("Basic " + Buffer.from("alice:pw").toString("base64"))!;

@@ -6,7 +6,7 @@
 import { LRUCache } from "lru-cache";
 import type { Upstream } from "../../../protocol/agent-config";
 import type { UpstreamClient } from "../upstream/upstream-client";
-import type { ClientCredentials } from "./credentials";
+import type { ClientCredentials } from "../credentials/client-credentials";
 
 export type LoginVerdict = "accepted" | "rejected" | "unreachable";
 

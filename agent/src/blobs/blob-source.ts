@@ -1,5 +1,5 @@
 /** What the registry handler needs to get a blob's bytes, wherever they come from. */
-import type { ClientCredentials } from "../access/credentials";
+import type { ClientCredentials } from "../credentials/client-credentials";
 import type { SliceSource } from "../cache/blob-store";
 import type { SourceTally } from "../cache/in-flight";
 import type { Upstream } from "../../../protocol/agent-config";

@@ -1,7 +1,7 @@
 // Fill durations by fill: a swarm fill is timed as source="swarm" once it committed, never when it failed.
 import { createHash } from "node:crypto";
 import pino from "pino";
-import { ANONYMOUS } from "../access/credentials";
+import { ANONYMOUS } from "../credentials/client-credentials";
 import { FsBlobStore } from "../cache/fs-blob-store";
 import { FillFunction, InFlight } from "../cache/in-flight";
 import { createAgentMetrics } from "../metrics";

@@ -4,6 +4,7 @@
  * The fill here goes to the origin; the swarm plugs in as another filler.
  */
 import type { Logger } from "pino";
+import { isDigestMismatch } from "../../../protocol/digest";
 import { BlobNotFoundError, BlobStore, BlobWriter } from "../cache/blob-store";
 import { FillFunction, InFlight } from "../cache/in-flight";
 import type { AgentMetrics } from "../metrics";
@@ -78,8 +79,7 @@ export class CachedBlobProvider implements BlobProvider {
       await writer.commit();
       timer();
     } catch (err) {
-      if ((err as { code?: string }).code === "PEERPULL_DIGEST_MISMATCH")
-        this.deps.metrics.pieceVerifyFailures.inc();
+      if (isDigestMismatch(err)) this.deps.metrics.pieceVerifyFailures.inc();
       this.deps.log.warn({ digest: request.digest, err }, "origin fill failed");
       await writer.abort().catch(() => undefined);
       throw err;

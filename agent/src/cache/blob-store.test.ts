@@ -36,6 +36,7 @@ describe("FsBlobStore across restarts", () => {
     expect(await reopened.stat(crashed.digest)).toBeUndefined();
     expect(await readdir(join(dir, "tmp"))).toEqual([]);
     expect((await readAll(await reopened.open(done.digest))).equals(done.bytes)).toBe(true);
+    await abandoned.abort(); // the "crashed" process's file handle, closed once the test is over
   });
 
   it("detects a corrupted file on its first use after a restart and drops it", async () => {

@@ -1,5 +1,6 @@
 /** The blob cache seam: complete, verified blobs by digest, and writers that commit atomically. */
 import type { Readable } from "node:stream";
+import { DIGEST_MISMATCH } from "../../../protocol/digest";
 import type { ByteSpan } from "../../../protocol/range";
 
 export interface BlobInfo {
@@ -68,7 +69,7 @@ export class BlobNotFoundError extends Error {
 }
 
 export class DigestMismatchError extends Error {
-  readonly code = "PEERPULL_DIGEST_MISMATCH";
+  readonly code = DIGEST_MISMATCH;
   constructor(expected: string, actual: string, size: number) {
     super(`content is ${actual} (${size} bytes), expected ${expected}`);
     this.name = "DigestMismatchError";

@@ -9,7 +9,7 @@ import { createReadStream } from "node:fs";
 import { FileHandle, mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { parseDigest } from "../../../protocol/digest";
+import { parseDigest, SHA256_HEX } from "../../../protocol/digest";
 import type { ByteSpan } from "../../../protocol/range";
 import {
   BlobInfo,
@@ -69,7 +69,7 @@ export class FsBlobStore implements BlobStore {
   private async scan(): Promise<void> {
     for (const name of await readdir(this.blobDir)) {
       const path = join(this.blobDir, name);
-      if (!/^[a-f0-9]{64}$/.test(name)) {
+      if (!SHA256_HEX.test(name)) {
         await rm(path, { recursive: true, force: true });
         continue;
       }

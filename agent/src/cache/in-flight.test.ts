@@ -1,6 +1,10 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MemoryBlobStore } from "../testing/memory-blob-store";
 import { blobOf, readAll } from "../testing/blob-store-conformance";
 import { BlobWriter } from "./blob-store";
+import { FsBlobStore } from "./fs-blob-store";
 import { InFlight } from "./in-flight";
 
 /** A fill the test drives by hand: write a part, then let the next part go. */
@@ -73,4 +77,27 @@ it("never ends a reader normally when the bytes do not match the digest", async 
     await writer.commit();
   });
   await expect(readAll(bad.createReader())).rejects.toMatchObject({ code: "PEERPULL_DIGEST_MISMATCH" });
+});
+
+it("aborts the writer of a fill that fails without aborting it: no temp file or handle is left", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "pp-inflight-"));
+  try {
+    const store = await FsBlobStore.open(dir, { ttlMs: 60_000, maxBytes: 0 });
+    const inFlight = new InFlight(store);
+    const blob = blobOf(10_000);
+    for (const fill of [
+      async (writer: BlobWriter) => {
+        await writer.write(blob.bytes.subarray(0, 5000));
+        throw new Error("origin went away");
+      },
+      async (writer: BlobWriter) => void (await writer.write(blob.bytes)), // ends without committing
+    ]) {
+      const failed = inFlight.join(blob.digest, blob.bytes.length, fill);
+      await expect(readAll(failed.createReader())).rejects.toThrow();
+      await failed.settled(5_000);
+      expect(await readdir(join(dir, "tmp"))).toEqual([]);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

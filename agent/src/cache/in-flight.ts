@@ -82,6 +82,9 @@ export class Fill {
       if (!(await this.store.stat(this.digest))) throw new Error("fill finished without committing the blob");
       this.state = { kind: "committed" };
     } catch (err) {
+      // A fill that failed (or ended without committing) may not have aborted its writer: its file
+      // handle and temp file would outlive it. Abort is a no-op for a writer already done.
+      await this.writer?.abort().catch(() => undefined);
       this.state = { kind: "failed", error: err instanceof Error ? err : new Error(String(err)) };
     }
     this.wake();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { blobOf, readAll } from "../testing/blob-store-conformance";
 import { pieceSpan } from "../../../protocol/pieces";
 import { FsBlobStore } from "./fs-blob-store";
-import { PartialStore } from "./partial-store";
+import { PartialBlob, PartialStore } from "./partial-store";
 
 const dirs: string[] = [];
 async function freshDir(): Promise<string> {
@@ -14,12 +14,34 @@ async function freshDir(): Promise<string> {
 }
 afterAll(() => Promise.all(dirs.map(dir => rm(dir, { recursive: true, force: true }))));
 
+/**
+ * Every partial a test opened. A "crash" here is dropping a store and its partials without closing
+ * them, then opening the directory again; the dropped file handles are closed once the test is over
+ * (abort closes a handle; its files go with the directory anyway).
+ */
+const opened: PartialBlob[] = [];
+afterEach(() => Promise.all(opened.splice(0).map(partial => partial.abort())));
+
 const options = { ttlMs: 60_000, maxBytes: 0 };
 const PIECE = 1000;
 
 async function setup(dir: string) {
   const store = await FsBlobStore.open(dir, options);
-  return { store, partials: await PartialStore.open(dir, store) };
+  const partials = await PartialStore.open(dir, store);
+  const track = async (partial: Promise<PartialBlob | undefined>) => {
+    const opening = await partial;
+    if (opening) opened.push(opening);
+    return opening;
+  };
+  return {
+    store,
+    partials: {
+      list: () => partials.list(),
+      create: async (digest: string, size: number, pieceSize: number) =>
+        (await track(partials.create(digest, size, pieceSize))) as PartialBlob,
+      resume: (digest: string) => track(partials.resume(digest)),
+    },
+  };
 }
 
 function piece(bytes: Buffer, index: number): Buffer {

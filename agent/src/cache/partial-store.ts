@@ -11,7 +11,7 @@ import { createReadStream } from "node:fs";
 import { FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { parseDigest } from "../../../protocol/digest";
+import { isDigestMismatch, parseDigest, SHA256_HEX } from "../../../protocol/digest";
 import { Bitfield, pieceCount, pieceLength, piecesOfSpan, pieceSpan } from "../../../protocol/pieces";
 import type { BlobInfo, BlobStore } from "./blob-store";
 
@@ -57,13 +57,13 @@ export class PartialStore {
   private async scan(): Promise<void> {
     const names = await readdir(this.dir);
     for (const name of names) {
-      const match = /^([a-f0-9]{64})\.bits$/.exec(name);
-      const info = match ? await this.readInfo(match[1]) : undefined;
+      const file = partialFile(name);
+      const info = file?.kind === "bits" ? await this.readInfo(file.hex) : undefined;
       if (info) this.known.set(info.digest, info);
     }
     for (const name of names) {
-      const hex = /^([a-f0-9]{64})\.(?:data|bits)$/.exec(name)?.[1];
-      if (!hex || !this.known.has(`sha256:${hex}`)) await rm(join(this.dir, name), { force: true });
+      const file = partialFile(name);
+      if (!file || !this.known.has(`sha256:${file.hex}`)) await rm(join(this.dir, name), { force: true });
     }
   }
 
@@ -121,6 +121,14 @@ export class PartialStore {
     this.known.set(info.digest, info);
     return blob;
   }
+}
+
+/** `<hex>.bits` or `<hex>.data`, a partial's two files; anything else in the directory is debris. */
+function partialFile(name: string): { hex: string; kind: "bits" | "data" } | undefined {
+  const dot = name.indexOf(".");
+  const hex = name.slice(0, dot);
+  const kind = name.slice(dot + 1);
+  return SHA256_HEX.test(hex) && (kind === "bits" || kind === "data") ? { hex, kind } : undefined;
 }
 
 export class PartialBlob {
@@ -214,7 +222,7 @@ export class PartialBlob {
     } catch (err) {
       await writer.abort().catch(() => undefined);
       // A whole-blob mismatch means some piece was bad: nothing of this partial can be trusted.
-      if ((err as { code?: string }).code === "PEERPULL_DIGEST_MISMATCH") await this.abort();
+      if (isDigestMismatch(err)) await this.abort();
       throw err;
     }
   }

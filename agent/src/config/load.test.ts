@@ -1,11 +1,23 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stringify } from "yaml";
+import { agentConfigFileProblems } from "../../../protocol/agent-config-file";
 import { ConfigError, parseAgentArgs } from "./load";
+
+let dir: string;
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "pp-config-"))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function configFile(name: string, content: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}
 
 function config(argv: string[]) {
   const result = parseAgentArgs(argv);
-  if (result.help) throw new Error("unexpected help");
+  if (result.action !== "run") throw new Error(`unexpected ${result.action}`);
   return result.config;
 }
 
@@ -36,10 +48,8 @@ describe("agent config", () => {
   });
 
   it("reads a YAML file and lets flags win", () => {
-    const dir = mkdtempSync(join(tmpdir(), "pp-config-"));
-    const file = join(dir, "agent.yaml");
-    writeFileSync(
-      file,
+    const file = configFile(
+      "agent.yaml",
       "upstreams:\n  - host: r.io\n    origin: http://127.0.0.1:1\ncacheTTL: 1h\nratelimit: 10M\n",
     );
     const c = config(["--config", file, "--ratelimit", "1G"]);
@@ -49,10 +59,9 @@ describe("agent config", () => {
   });
 
   it("takes one tracker URL or several separated by commas", () => {
-    expect(config(["--upstream", "r.io", "--tracker", "http://t:65010/"]).tracker).toEqual([
-      "http://t:65010",
-    ]);
-    expect(config(["--upstream", "r.io", "--tracker", "http://a:1, http://b:2"]).tracker).toEqual([
+    const swarm = ["--upstream", "r.io", "--peer-token-file", "/t"];
+    expect(config([...swarm, "--tracker", "http://t:65010/"]).tracker).toEqual(["http://t:65010"]);
+    expect(config([...swarm, "--tracker", "http://a:1, http://b:2"]).tracker).toEqual([
       "http://a:1",
       "http://b:2",
     ]);
@@ -73,9 +82,10 @@ describe("agent config", () => {
       containerdConfig: "/etc/containerd/config.toml",
       cleanup: false,
     });
-    const dir = mkdtempSync(join(tmpdir(), "pp-config-"));
-    const file = join(dir, "agent.yaml");
-    writeFileSync(file, "containerdHostsDir: /etc/containerd/certs.d\ncontainerdHostsCleanup: true\n");
+    const file = configFile(
+      "mirror.yaml",
+      "containerdHostsDir: /etc/containerd/certs.d\ncontainerdHostsCleanup: true\n",
+    );
     // Cleanup is a one-shot that opens no port: no --upstream needed.
     expect(config(["--config", file]).mirror).toEqual({ hostsDir: "/etc/containerd/certs.d", cleanup: true });
     expect(config(["--containerd-hosts-dir", "/d", "--containerd-hosts-cleanup=true"]).mirror.cleanup).toBe(
@@ -83,53 +93,129 @@ describe("agent config", () => {
     );
   });
 
-  it("answers --help", () => expect(parseAgentArgs(["--help"])).toEqual({ help: true }));
+  it("answers -h, --help and --version", () => {
+    expect(parseAgentArgs(["--help"])).toEqual({ action: "help" });
+    expect(parseAgentArgs(["-h"])).toEqual({ action: "help" });
+    expect(parseAgentArgs(["--version"])).toEqual({ action: "version" });
+  });
 
   const rejects = [
-    { name: "unknown flag", argv: ["--upstream", "r.io", "--bogus", "1"], field: "--bogus" },
-    { name: "no upstream", argv: [], field: "--upstream" },
-    { name: "bad duration", argv: ["--upstream", "r.io", "--cache-ttl", "soon"], field: "--cache-ttl" },
-    { name: "bad rate", argv: ["--upstream", "r.io", "--ratelimit", "fast"], field: "--ratelimit" },
-    { name: "bad listen", argv: ["--upstream", "r.io", "--listen", "65001"], field: "--listen" },
-    { name: "bad origin scheme", argv: ["--upstream", "r.io=ftp://x"], field: "--upstream" },
-    { name: "origin with path", argv: ["--upstream", "r.io=http://x/y"], field: "--upstream" },
-    { name: "bad host", argv: ["--upstream", "r io"], field: "--upstream" },
-    { name: "duplicate upstream", argv: ["--upstream", "r.io", "--upstream", "R.io"], field: "--upstream" },
+    { name: "unknown flag", argv: ["--upstream", "r.io", "--bogus", "1"], reason: /--bogus/ },
+    {
+      name: "a piece size (the protocol's, not a setting)",
+      argv: ["--upstream", "r.io", "--p2p-piece-bytes", "0"],
+      reason: /--p2p-piece-bytes/,
+    },
+    { name: "no upstream", argv: [], reason: /--upstream: at least one/ },
+    {
+      name: "bad duration",
+      argv: ["--upstream", "r.io", "--cache-ttl", "soon"],
+      reason: /--cache-ttl: invalid duration/,
+    },
+    {
+      name: "negative duration",
+      argv: ["--upstream", "r.io", "--stall-timeout", "-5s"],
+      reason: /^--stall-timeout: must not be negative, got "-5s"$/,
+    },
+    {
+      name: "zero auth TTL",
+      argv: ["--upstream", "r.io", "--auth-ttl", "0"],
+      reason: /--auth-ttl: must be at least 1ms/,
+    },
+    {
+      name: "a flag without its value",
+      argv: ["--upstream", "r.io", "--cache-ttl"],
+      reason: /--cache-ttl: needs a value/,
+    },
+    {
+      name: "bad rate",
+      argv: ["--upstream", "r.io", "--ratelimit", "fast"],
+      reason: /--ratelimit: invalid size/,
+    },
+    {
+      name: "zero rate",
+      argv: ["--upstream", "r.io", "--ratelimit", "0"],
+      reason: /--ratelimit: must be greater than 0/,
+    },
+    {
+      name: "listen without a port",
+      argv: ["--upstream", "r.io", "--listen", "65001"],
+      reason: /--listen: expected HOST:PORT/,
+    },
+    {
+      name: "listen with an empty port",
+      argv: ["--upstream", "r.io", "--listen", "127.0.0.1:"],
+      reason: /--listen: expected HOST:PORT/,
+    },
+    {
+      name: "retries not a whole number",
+      argv: ["--upstream", "r.io", "--upstream-retries", "2.5"],
+      reason: /--upstream-retries: expected an integer from 0 to 20/,
+    },
+    {
+      name: "bad origin scheme",
+      argv: ["--upstream", "r.io=ftp://x"],
+      reason: /--upstream: origin for r.io must be http or https/,
+    },
+    {
+      name: "origin with path",
+      argv: ["--upstream", "r.io=http://x/y"],
+      reason: /--upstream: origin for r.io must be a bare base URL/,
+    },
+    { name: "bad host", argv: ["--upstream", "r io"], reason: /--upstream: invalid registry host/ },
+    {
+      name: "duplicate upstream",
+      argv: ["--upstream", "r.io", "--upstream", "R.io"],
+      reason: /--upstream: r.io is configured twice/,
+    },
     {
       name: "bad pattern",
       argv: ["--upstream", "r.io", "--download-pattern", "both"],
-      field: "--download-pattern",
+      reason: /--download-pattern: expected one of p2p, source/,
     },
-    { name: "bad tracker", argv: ["--upstream", "r.io", "--tracker", "nope"], field: "--tracker" },
+    {
+      name: "bad tracker",
+      argv: ["--upstream", "r.io", "--tracker", "nope"],
+      reason: /--tracker: expected an http\(s\) URL/,
+    },
     {
       name: "one bad tracker of two",
       argv: ["--upstream", "r.io", "--tracker", "http://a:1,ftp://b"],
-      field: "--tracker",
+      reason: /--tracker: expected an http\(s\) URL, got "ftp:\/\/b"/,
     },
-    { name: "empty tracker list", argv: ["--upstream", "r.io", "--tracker", " , "], field: "--tracker" },
+    {
+      name: "empty tracker list",
+      argv: ["--upstream", "r.io", "--tracker", " , "],
+      reason: /--tracker: needs at least one URL/,
+    },
+    {
+      name: "tracker without a token file",
+      argv: ["--upstream", "r.io", "--tracker", "http://t:1"],
+      reason: /--peer-token-file: required with --tracker/,
+    },
     {
       name: "relative hosts dir",
       argv: ["--upstream", "r.io", "--containerd-hosts-dir", "certs.d"],
-      field: "--containerd-hosts-dir",
+      reason: /--containerd-hosts-dir: must be an absolute path/,
     },
     {
       name: "cleanup without a hosts dir",
       argv: ["--containerd-hosts-cleanup", "true"],
-      field: "--containerd-hosts-cleanup",
+      reason: /--containerd-hosts-cleanup: needs --containerd-hosts-dir/,
     },
     {
       name: "cleanup not a boolean",
       argv: ["--containerd-hosts-dir", "/d", "--containerd-hosts-cleanup", "yes"],
-      field: "--containerd-hosts-cleanup",
+      reason: /--containerd-hosts-cleanup: expected true or false/,
     },
     {
       name: "containerd config without a hosts dir",
       argv: ["--upstream", "r.io", "--containerd-config", "/etc/containerd/config.toml"],
-      field: "--containerd-config",
+      reason: /--containerd-config: only used with --containerd-hosts-dir/,
     },
   ];
-  it.each(rejects)("rejects $name naming the field", ({ argv, field }) => {
-    expect(problems(argv)).toContain(field);
+  it.each(rejects)("rejects $name, naming the flag", ({ argv, reason }) => {
+    expect(problems(argv)).toMatch(reason);
   });
 
   it("reports every bad field at once", () => {
@@ -139,9 +225,32 @@ describe("agent config", () => {
   });
 
   it("rejects unknown keys in the file", () => {
-    const dir = mkdtempSync(join(tmpdir(), "pp-config-"));
-    const file = join(dir, "agent.json");
-    writeFileSync(file, JSON.stringify({ upstreams: ["r.io"], cacheTtl: "1h" }));
-    expect(problems(["--config", file])).toContain("unknown field cacheTtl");
+    const file = configFile("agent.json", JSON.stringify({ upstreams: ["r.io"], cacheTtl: "1h" }));
+    expect(problems(["--config", file])).toBe(`--config ${file}: cacheTtl: unknown field`);
+  });
+
+  it("judges a config file exactly as the Pepr module's check does (one table, one set of rules)", () => {
+    const docs: Record<string, unknown>[] = [
+      { upstreams: ["r.io"] },
+      { upstreams: ["r.io"], tracker: "http://t:1" },
+      { upstreams: ["r.io"], tracker: "http://t:1", downloadPattern: "source" },
+      { upstreams: [], cacheTTL: "-1s" },
+      { upstreams: ["r.io"], listen: "h:" },
+      { upstreams: ["r.io", "R.IO"], ratelimit: "0" },
+    ];
+    for (const [i, doc] of docs.entries()) {
+      const file = configFile(`same-${i}.yaml`, stringify(doc));
+      const fileProblems = agentConfigFileProblems(doc);
+      let loaderProblem: string | undefined;
+      try {
+        parseAgentArgs(["--config", file]);
+      } catch (err) {
+        loaderProblem = (err as Error).message;
+      }
+      expect({ doc, rejected: loaderProblem !== undefined }).toEqual({
+        doc,
+        rejected: fileProblems.length > 0,
+      });
+    }
   });
 });

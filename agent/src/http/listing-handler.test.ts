@@ -9,7 +9,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from "node:http
 import type { AddressInfo } from "node:net";
 import { parseDistributionPath } from "../../../protocol/distribution-path";
 import { OciError } from "../../../protocol/oci-error";
-import { parseAuthorization } from "../access/credentials";
+import { parseAuthorization } from "../credentials/client-credentials";
 import { UpstreamClient } from "../upstream/upstream-client";
 import { ListingHandler } from "./listing-handler";
 import { writeError } from "./respond";

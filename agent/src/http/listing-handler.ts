@@ -6,7 +6,7 @@
 import type { ServerResponse } from "node:http";
 import type { DistributionPath } from "../../../protocol/distribution-path";
 import { OciError } from "../../../protocol/oci-error";
-import type { ClientCredentials } from "../access/credentials";
+import type { ClientCredentials } from "../credentials/client-credentials";
 import { isOriginVerdict } from "../access/origin-verdict";
 import type { Upstream } from "../../../protocol/agent-config";
 import { listingErrorToOci, ListingKind } from "../listing/listing-errors";

@@ -7,7 +7,7 @@ import { DistributionPath, parseDistributionPath } from "../../../protocol/distr
 import { OciError } from "../../../protocol/oci-error";
 import { ByteSpan, contentRange, resolveRange, spanLength } from "../../../protocol/range";
 import { Authorizer } from "../access/authorizer";
-import { ClientCredentials, parseAuthorization } from "../access/credentials";
+import { ClientCredentials, parseAuthorization } from "../credentials/client-credentials";
 import type { LoginVerdicts } from "../access/login-verdicts";
 import { originErrorToOci } from "../access/origin-verdict";
 import { BlobProvider, splitBySource } from "../blobs/blob-source";

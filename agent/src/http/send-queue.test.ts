@@ -4,9 +4,18 @@ import { createServer, Socket, connect, type AddressInfo } from "node:net";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { createPeerServer } from "./peer-server";
+import { itWith, Needs } from "../../../e2e/support/prerequisites";
 import { loadSendQueueTuning, NOTSENT_LOWAT_BYTES } from "./send-queue";
 
 const tuning = loadSendQueueTuning();
+/** The cap is a Linux socket option set through the sockopt addon that `npm ci` compiles. */
+const LINUX: Needs = {
+  check: () => (process.platform === "linux" ? undefined : "TCP_NOTSENT_LOWAT is Linux-only"),
+};
+const ADDON: Needs = {
+  check: () =>
+    LINUX.check?.() ?? (tuning.unavailable && `the sockopt addon is unavailable: ${tuning.unavailable}`),
+};
 
 async function accepted(
   server: ReturnType<typeof createServer>,
@@ -21,8 +30,7 @@ async function accepted(
 }
 
 describe("send queue cap", () => {
-  it("loads on Linux (CI builds the sockopt addon at npm ci)", () => {
-    if (process.platform !== "linux") return;
+  itWith(LINUX, "loads on Linux (CI builds the sockopt addon at npm ci)", () => {
     expect(tuning.unavailable).toBeUndefined();
   });
 
@@ -45,30 +53,33 @@ describe("send queue cap", () => {
     }
   });
 
-  it("holds a big write in user space while the receiver does not read, instead of in the kernel", async () => {
-    if (tuning.unavailable) return;
-    const results: number[] = [];
-    for (const capped of [false, true]) {
-      const server = createServer();
-      const { client, socket } = await accepted(server);
-      try {
-        client.pause(); // the receiver reads nothing: only the kernel's buffers can take bytes
-        if (capped) expect(tuning.limit(socket)).toBe(true);
-        const chunk = Buffer.alloc(64 * 1024);
-        for (let i = 0; i < 128; i++) socket.write(chunk); // 8 MiB in chunks the kernel takes one by one
-        await new Promise(resolve => setTimeout(resolve, 200));
-        results.push(socket.writableLength); // what the kernel refused, still queued in Node
-      } finally {
-        client.destroy();
-        socket.destroy();
-        server.close();
+  itWith(
+    ADDON,
+    "holds a big write in user space while the receiver does not read, instead of in the kernel",
+    async () => {
+      const results: number[] = [];
+      for (const capped of [false, true]) {
+        const server = createServer();
+        const { client, socket } = await accepted(server);
+        try {
+          client.pause(); // the receiver reads nothing: only the kernel's buffers can take bytes
+          if (capped) expect(tuning.limit(socket)).toBe(true);
+          const chunk = Buffer.alloc(64 * 1024);
+          for (let i = 0; i < 128; i++) socket.write(chunk); // 8 MiB in chunks the kernel takes one by one
+          await new Promise(resolve => setTimeout(resolve, 200));
+          results.push(socket.writableLength); // what the kernel refused, still queued in Node
+        } finally {
+          client.destroy();
+          socket.destroy();
+          server.close();
+        }
       }
-    }
-    const [uncapped, capped] = results;
-    // Without the cap the kernel's autotuned buffers take megabytes the receiver never read; with it,
-    // about the receive window plus the cap.
-    expect(capped - uncapped).toBeGreaterThan(1024 * 1024);
-  });
+      const [uncapped, capped] = results;
+      // Without the cap the kernel's autotuned buffers take megabytes the receiver never read; with it,
+      // about the receive window plus the cap.
+      expect(capped - uncapped).toBeGreaterThan(1024 * 1024);
+    },
+  );
 
   it("a closed socket is not an error", async () => {
     const server = createServer();

@@ -11,10 +11,9 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { proofPayload, publicKeyFromWire, publicKeyToWire, verifyProof } from "../../../protocol/piece-proof";
 import { Bitfield, pieceSpan, sha256Hex } from "../../../protocol/pieces";
 import { FsBlobStore } from "../cache/fs-blob-store";
-import { PartialStore } from "../cache/partial-store";
-import { SwarmBook } from "../swarm/swarm-book";
+import { PartialBlob, PartialStore } from "../cache/partial-store";
 import { blobOf } from "../testing/blob-store-conformance";
-import { createPeerApi } from "./peer-api";
+import { createPeerApi, HeldPieces } from "./peer-api";
 import { createPeerServer } from "../http/peer-server";
 import { HeldProofs } from "./held-proofs";
 
@@ -62,14 +61,22 @@ beforeAll(async () => {
   const writer = await store.create(complete.digest, complete.bytes.length);
   await writer.write(complete.bytes);
   await writer.commit();
-  const book = new SwarmBook(PIECE);
+  // What the swarm's book would hold: this partial download, and the complete blob as a seed.
+  const proofsOf = new Map<string, HeldProofs>();
+  const partialOf = new Map<string, PartialBlob>();
+  const book: HeldPieces = {
+    proofs: digest => proofsOf.get(digest),
+    partial: digest => partialOf.get(digest),
+    pieceSizeOf: () => PIECE,
+  };
   const partials = await PartialStore.open(dir, store);
   const partial = await partials.create(partialBlob.digest, partialBlob.bytes.length, PIECE);
   await partial.writePiece(1, piece(partialBlob.bytes, 1));
   await partial.writePiece(3, piece(partialBlob.bytes, 3));
   await partial.writePiece(2, piece(partialBlob.bytes, 2)); // held, its proof not signed yet
-  book.downloading(partial, proofsFor(partialBlob, [1, 3], [2]));
-  book.finished(complete.digest, { size: complete.bytes.length, proofs: proofsFor(complete, [0, 1, 2]) });
+  partialOf.set(partialBlob.digest, partial);
+  proofsOf.set(partialBlob.digest, proofsFor(partialBlob, [1, 3], [2]));
+  proofsOf.set(complete.digest, proofsFor(complete, [0, 1, 2]));
   const peerApi = createPeerApi({
     token: TOKEN,
     store,

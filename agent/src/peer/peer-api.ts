@@ -9,10 +9,10 @@
  * tries another holder. Serving everyone at once would split the upload so thin that no copy
  * finishes early; a few fast copies spread a piece through the swarm like a tree.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { PEER_HEADERS, PIECE_PATH } from "../../../protocol/peer-wire";
+import { bearerTokenCheck } from "../../../protocol/peer-token";
 import { pieceCount, pieceSpan } from "../../../protocol/pieces";
 import type { BlobStore } from "../cache/blob-store";
 import type { PeerRoute } from "../http/peer-server";
@@ -38,12 +38,8 @@ export interface PeerApiDeps {
 }
 
 export function createPeerApi(deps: PeerApiDeps): PeerRoute {
-  const expected = createHash("sha256").update(deps.token).digest();
-  const authorized = (req: IncomingMessage): boolean => {
-    const header = req.headers.authorization ?? "";
-    const given = header.startsWith("Bearer ") ? header.slice(7) : "";
-    return timingSafeEqual(createHash("sha256").update(given).digest(), expected);
-  };
+  const bearer = bearerTokenCheck(deps.token);
+  const authorized = (req: IncomingMessage): boolean => bearer(req.headers.authorization);
   const slots = new UploadSlots(deps.uploadSlots);
   return async (req, res) => {
     const path = (req.url ?? "/").split("?")[0];

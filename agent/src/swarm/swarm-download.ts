@@ -8,6 +8,7 @@
  * stall timeout: the rest comes from the origin directly. The writer's commit verifies the digest.
  */
 import type { Logger } from "pino";
+import { isDigestMismatch } from "../../../protocol/digest";
 import { choosePieceSize, pieceCount, pieceSpan, sha256Hex } from "../../../protocol/pieces";
 import type { AnnounceRequest, AnnounceResponse } from "../../../protocol/tracker-api";
 import type { BlobRequest } from "../blobs/blob-source";
@@ -113,7 +114,7 @@ export class SwarmDownload {
     } catch (err) {
       await this.stop();
       book.finished(this.digest, undefined);
-      if ((err as { code?: string }).code === "PEERPULL_DIGEST_MISMATCH") {
+      if (isDigestMismatch(err)) {
         // Every piece matched its proof, yet the blob does not: the proofs were false (a member
         // reported false hashes). The client's bytes cannot be taken back, so this request fails;
         // the next one for this digest goes to the origin (DESIGN 2.4).

@@ -3,7 +3,6 @@
  * clients, the book shared with the peer API, the fill chooser and the seed heartbeat.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import type { Logger } from "pino";
 import type { BlobRequest } from "../blobs/blob-source";
@@ -24,25 +23,11 @@ import { SwarmDownload } from "./swarm-download";
 import { TrackerClient } from "./tracker-client";
 import { ClosableTracker, ShardedTracker } from "./tracker-shards";
 
-export const MIN_TOKEN_CHARS = 16;
 const SEED_HEARTBEAT_MS = 15_000;
 const PEER_TIMEOUT_MS = 10_000;
 /** How long a digest whose swarm hashes proved false goes straight to the origin. */
 const DISTRUST_MS = 30 * 60_000;
 const MAX_DISTRUSTED = 10_000;
-
-/** The trimmed peer token; throws a message for the config error when missing or short. */
-export function readPeerToken(file: string): string {
-  let token: string;
-  try {
-    token = readFileSync(file, "utf8").trim();
-  } catch (err) {
-    throw new Error(`--peer-token-file: cannot read ${file}: ${(err as Error).message}`);
-  }
-  if (token.length < MIN_TOKEN_CHARS)
-    throw new Error(`--peer-token-file: the token must have at least ${MIN_TOKEN_CHARS} characters`);
-  return token;
-}
 
 export interface SwarmNode {
   peerApi: PeerRoute;

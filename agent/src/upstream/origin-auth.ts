@@ -2,9 +2,12 @@
  * Turns client credentials into the Authorization header an origin accepts: Basic as is, or the
  * Docker token dance (realm/service/scope) with tokens cached per (origin, credential, repo) until
  * they expire. Remembers each origin's challenge so later requests carry auth on the first try.
+ * Both memories are LRUs: however many credentials and repositories pass through, they stay bounded
+ * (an evicted token costs one more token request).
  */
+import { LRUCache } from "lru-cache";
 import { Dispatcher, request } from "undici";
-import { ClientCredentials, basicHeader } from "../access/credentials";
+import { ClientCredentials, basicHeader } from "../credentials/client-credentials";
 import { readBounded } from "./read-bounded";
 import { Challenge } from "./www-authenticate";
 
@@ -15,17 +18,23 @@ interface CachedToken {
 
 const DEFAULT_TOKEN_SECONDS = 60;
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
-const MAX_CACHED_TOKENS = 10_000;
+/** A token entry is about 300 bytes with its key: 10,000 hold about 3 MB. */
+export const DEFAULT_MAX_TOKENS = 10_000;
+/** Challenges are per origin, and origins come from the config: this is only a backstop. */
+const MAX_CHALLENGES = 1_000;
 
 export class OriginAuth {
-  private readonly challenges = new Map<string, Challenge>();
-  private readonly tokens = new Map<string, CachedToken>();
+  private readonly challenges = new LRUCache<string, Challenge>({ max: MAX_CHALLENGES });
+  private readonly tokens: LRUCache<string, CachedToken>;
 
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly timeoutMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    maxTokens = DEFAULT_MAX_TOKENS,
+  ) {
+    this.tokens = new LRUCache({ max: maxTokens });
+  }
 
   rememberChallenge(origin: string, challenge: Challenge): void {
     this.challenges.set(origin, challenge);
@@ -51,7 +60,6 @@ export class OriginAuth {
     if (cached && cached.expiresAt > this.now()) return cached.header;
     const token = await this.fetchToken(challenge, credentials, repo);
     this.tokens.set(key, token);
-    if (this.tokens.size > MAX_CACHED_TOKENS) this.tokens.delete(this.tokens.keys().next().value as string);
     return token.header;
   }
 

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
-import { parseAuthorization } from "../access/credentials";
+import { parseAuthorization } from "../credentials/client-credentials";
 import { UpstreamStatusError } from "./errors";
 import { UpstreamClient } from "./upstream-client";
 
@@ -105,6 +105,53 @@ it("gives up after the retry budget with the origin's error", async () => {
   await expect(collect(client.blob({ host: "o", origin }, "app", digest, anonymous))).rejects.toBeInstanceOf(
     UpstreamStatusError,
   );
+});
+
+describe("one retry budget per call (retries 4: at most 5 requests, never a loop inside a loop)", () => {
+  const RETRIES = 4;
+  let counted: UpstreamClient;
+  let requests: number;
+  beforeEach(() => {
+    counted = new UpstreamClient({ timeoutMs: 5000, retries: RETRIES, backoffBaseMs: 1 });
+    requests = 0;
+  });
+  afterEach(() => counted.close());
+
+  const failures: { name: string; answer: (req: IncomingMessage, res: ServerResponse) => void }[] = [
+    { name: "a persistent 503", answer: (_req, res) => void res.writeHead(503).end() },
+    { name: "a stream cut every time", answer: (req, res) => sendBlob(req, res, 1000) },
+    {
+      name: "503s and cut streams in turn",
+      answer: (req, res) => (requests % 2 ? res.writeHead(503).end() : sendBlob(req, res, 1000)),
+    },
+  ];
+
+  it.each(failures)("blob(): $name", async ({ answer }) => {
+    const origin = await serve((req, res) => {
+      requests++;
+      answer(req, res);
+    });
+    await expect(collect(counted.blob({ host: "o", origin }, "app", digest, anonymous))).rejects.toThrow();
+    expect(requests).toBe(RETRIES + 1);
+  });
+
+  it.each([
+    {
+      name: "headBlob()",
+      call: (up: { host: string; origin: string }) => counted.headBlob(up, "app", digest, anonymous),
+    },
+    {
+      name: "manifest()",
+      call: (up: { host: string; origin: string }) => counted.manifest(up, "app", "1", anonymous, "GET"),
+    },
+  ])("$name: a persistent 503", async ({ call }) => {
+    const origin = await serve((_req, res) => {
+      requests++;
+      res.writeHead(503).end();
+    });
+    await expect(call({ host: "o", origin })).rejects.toMatchObject({ statusCode: 503 });
+    expect(requests).toBe(RETRIES + 1);
+  });
 });
 
 it("does not retry a 404", async () => {

@@ -3,7 +3,7 @@
  * bounded retries with backoff, and blob streams that resume with `Range` after a break.
  */
 import { Agent, Dispatcher, interceptors, request } from "undici";
-import { ClientCredentials } from "../access/credentials";
+import { ClientCredentials } from "../credentials/client-credentials";
 import { Upstream } from "../../../protocol/agent-config";
 import { isRetryableStatus, UpstreamStatusError, UpstreamUnreachableError } from "./errors";
 import { OriginAuth, TokenDeniedError } from "./origin-auth";
@@ -172,9 +172,10 @@ export class UpstreamClient {
   }
 
   /**
-   * The blob's bytes from `offset` (or the inclusive `end`), paced by the node limiter. A stream that
-   * breaks, or sends nothing for `idleTimeoutMs` (default: the client's timeout), is resumed with
-   * `Range` from the last byte received, up to `retries` times.
+   * The blob's bytes from `offset` (or the inclusive `end`), paced by the node limiter. A request that
+   * fails, or a stream that breaks or sends nothing for `idleTimeoutMs` (default: the client's
+   * timeout), is tried again (resumed with `Range` from the last byte received): `retries` times in
+   * all, in this one loop.
    */
   async *blob(
     upstream: Upstream,
@@ -191,7 +192,7 @@ export class UpstreamClient {
         const path = `/v2/${repo}/blobs/${digest}`;
         const headers: Record<string, string> = range ? { range } : {};
         const bodyTimeoutMs = span.idleTimeoutMs;
-        const response = await this.send({
+        const response = await this.sendAuthorized({
           upstream,
           repo,
           path,
@@ -219,8 +220,7 @@ export class UpstreamClient {
         if (wanted === undefined || offset >= wanted) return;
         throw new UpstreamUnreachableError(`origin ended the blob early at byte ${offset}`);
       } catch (err) {
-        if (!isRetryable(err) || attempt >= this.options.retries) throw err;
-        await sleep(this.backoff(attempt));
+        await this.beforeRetry(err, attempt);
       }
     }
   }
@@ -235,12 +235,23 @@ export class UpstreamClient {
       try {
         return await this.sendAuthorized(req);
       } catch (err) {
-        if (!isRetryable(err) || attempt >= this.options.retries) throw err;
-        await sleep(this.backoff(attempt));
+        await this.beforeRetry(err, attempt);
       }
     }
   }
 
+  /**
+   * The one retry rule of the client: rethrows `err` when it is final or `attempt` was the last one
+   * allowed, else waits the backoff. Each call path has one loop around it (`send`, or `blob`'s loop
+   * around the request and its stream), never a loop inside a loop: `retries` 4 means at most 5
+   * attempts, whatever fails (an attempt is one request, two when a 401 challenge is answered).
+   */
+  private async beforeRetry(err: unknown, attempt: number): Promise<void> {
+    if (!isRetryable(err) || attempt >= this.options.retries) throw err;
+    await sleep(this.backoff(attempt));
+  }
+
+  /** One attempt: the request, and once more with fresh auth after a 401 challenge; 2xx or an error. */
   private async sendAuthorized(req: OriginRequest): Promise<Dispatcher.ResponseData> {
     let response = await this.sendOnce(req);
     if (response.statusCode === 401) {

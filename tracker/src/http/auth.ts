@@ -1,19 +1,12 @@
-// Bearer peer-token check in constant time (hashing both sides first equalises their lengths).
-import { createHash, timingSafeEqual } from "node:crypto";
+// The peer-token check of every tracker route but health and metrics (constant time: protocol/peer-token.ts).
 import type { IncomingMessage } from "node:http";
+import { bearerTokenCheck } from "../../../protocol/peer-token";
 import { TrackerError } from "../../../protocol/tracker-api";
 
 export function tokenChecker(token: string): (req: IncomingMessage) => void {
-  if (token.length === 0) throw new RangeError("peer token must not be empty");
-  const expected = digest(token);
+  const matches = bearerTokenCheck(token);
   return req => {
-    const header = req.headers.authorization ?? "";
-    const match = /^Bearer (.+)$/.exec(header);
-    if (!match || !timingSafeEqual(digest(match[1]), expected))
+    if (!matches(req.headers.authorization))
       throw new TrackerError("UNAUTHORIZED", "a valid Authorization: Bearer <peer token> is required");
   };
-}
-
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
 }

@@ -1,4 +1,4 @@
-import { parseAuthorization } from "./credentials";
+import { parseAuthorization } from "./client-credentials";
 
 const basic = (s: string) => "Basic " + Buffer.from(s).toString("base64");
 

@@ -1,8 +1,8 @@
+/** The logger of both services: JSON lines on stdout (pino), one per event, tokens redacted. */
 import pino, { Logger } from "pino";
-import type { LogLevel } from "../../protocol/agent-config";
+import type { LogLevel } from "../protocol/config-parsers";
 
-/** Structured JSON logs on stdout, one line per event. */
-export function createLogger(service: string, level: LogLevel): Logger {
+export function createLogger(service: "peerpull-agent" | "peerpull-tracker", level: LogLevel): Logger {
   return pino({
     level,
     base: { service },
