@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --nodes N --size S --mbit B [--gap 0s] [--rtt 1ms] [--max-peers 32]`: the swarm
+ * `npm run sim -- --nodes N --size S --mbit B [--gap 0s] [--rtt 1ms] [--max-peers 48]`: the swarm
  * simulation (sim-swarm.ts); prints one JSON result. Bad arguments: one line, exit 2.
  */
 import { parseArgs } from "node:util";
@@ -15,7 +15,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
       mbit: { type: "string", default: "25" },
       gap: { type: "string", default: "0s" },
       rtt: { type: "string", default: "1ms" },
-      "max-peers": { type: "string", default: "32" },
+      "max-peers": { type: "string", default: "48" },
       "max-origin-streams": { type: "string", default: "4" },
       "lease-timeout": { type: "string", default: "30s" },
       "max-total": { type: "string" },

@@ -26,7 +26,7 @@ describe("tracker config", () => {
       leaseTimeoutMs: 30_000,
       maxOriginStreams: 4,
       announceIntervalMs: 15_000,
-      maxPeers: 32,
+      maxPeers: 48,
       maxAnnounceRate: 2000,
       maxStateBytes: 256 * 1024 * 1024,
       logLevel: "info",

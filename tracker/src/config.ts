@@ -64,7 +64,7 @@ export const FIELDS = {
   maxPeers: {
     flag: "max-peers",
     help: "peers in each announce answer's rotating sample",
-    default: "32",
+    default: "48",
     parse: integer(1, 1000),
   },
   maxAnnounceRate: {
