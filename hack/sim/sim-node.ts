@@ -32,6 +32,7 @@ export interface SimWorld {
   uploadSlots: number;
   stallTimeoutMs: number;
   limits: Omit<PlanLimits, "originStreams">;
+  outcomes: Outcomes;
   /** A pseudo-random integer below `n` (seeded, so a run can be repeated). */
   random(n: number): number;
   announce(request: AnnounceRequest, source: string): AnnounceResponse | undefined;
@@ -42,8 +43,13 @@ export interface SimWorld {
 const ORIGIN_STREAMS = 2;
 const FAKE_HASH = "0".repeat(64);
 
-/** Peer request outcomes across the simulation (what the nodes' requests amounted to). */
-export const outcomes = { ok: 0, busy: 0, missing: 0, steps: 0 };
+/** What the nodes' peer requests amounted to, and how many times they planned. */
+export interface Outcomes {
+  ok: number;
+  busy: number;
+  missing: number;
+  steps: number;
+}
 
 export class SimNode {
   readonly have: Bitfield;
@@ -122,7 +128,7 @@ export class SimNode {
   private step(): void {
     if (!this.active) return;
     const now = this.world.queue.now;
-    outcomes.steps++;
+    this.world.outcomes.steps++;
     const plan = planDownload(this.state(), { ...this.world.limits, originStreams: ORIGIN_STREAMS }, now);
     if (plan.done) return this.finish();
     if (plan.fallback) return this.fallBack(plan.fallback);
@@ -188,7 +194,7 @@ export class SimNode {
       source.serve(pick.piece, this.id, this.address, mine, (outcome, have) =>
         this.world.queue.after(this.world.rttMs / 2, () => {
           const now = this.world.queue.now;
-          outcomes[outcome]++;
+          this.world.outcomes[outcome]++;
           this.view.learnHave(peer.id, have, now);
           if (outcome === "busy") this.view.peerBusy(peer.id, now, PEER_BUSY_BACKOFF_MS);
           if (outcome === "ok") this.view.peerServed(peer.id);

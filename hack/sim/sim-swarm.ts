@@ -12,7 +12,7 @@ import { announce, AnnounceOptions, ProofSigner } from "../../tracker/src/announ
 import { SwarmStore } from "../../tracker/src/swarm-store";
 import { PLAN_LIMITS } from "../../agent/src/swarm/download-plan";
 import { EventQueue } from "./event-queue";
-import { outcomes, SimNode, SimWorld } from "./sim-node";
+import { Outcomes, SimNode, SimWorld } from "./sim-node";
 import { Uplink } from "./uplink";
 
 export interface SimOptions {
@@ -54,7 +54,7 @@ export interface SimResult {
   wallSeconds: number;
   events: number;
   /** What the nodes' peer requests amounted to, and how many times they planned. */
-  peerRequests: { ok: number; busy: number; missing: number; steps: number };
+  peerRequests: Outcomes;
 }
 
 /** No crypto in the simulation: the tracker's proofs are placeholders of the right length. */
@@ -94,6 +94,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
     uploadSlots: options.uploadSlots,
     stallTimeoutMs: 10_000,
     limits: { ...PLAN_LIMITS, ...options.limits },
+    outcomes: { ok: 0, busy: 0, missing: 0, steps: 0 },
     random: n => Math.floor(nextRandom() * n),
     announce(request: AnnounceRequest, source: string): AnnounceResponse | undefined {
       trackerMessages++;
@@ -157,7 +158,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
     simulatedSeconds: queue.now / 1000,
     wallSeconds: (Date.now() - wallStart) / 1000,
     events: queue.processed,
-    peerRequests: { ...outcomes },
+    peerRequests: { ...world.outcomes },
     ...(timeline.length ? { timeline } : {}),
   };
 }
