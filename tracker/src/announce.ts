@@ -12,7 +12,6 @@ import {
   PeerInfo,
   TrackerError,
   decodeBitfield,
-  encodeBitfield,
 } from "../../protocol/tracker-api";
 import { hasPiece } from "./bitfield";
 import { LeaseEvent, decideLeases } from "./lease-policy";
@@ -89,7 +88,13 @@ export function announce(
   try {
     store.upsertMember(
       swarm,
-      { peerId: request.peerId, address: request.address, have, complete: request.complete, lastSeen: now },
+      {
+        peerId: request.peerId,
+        address: request.address,
+        have,
+        complete: request.complete,
+        lastSeen: now,
+      },
       source,
     );
   } catch (err) {
@@ -205,7 +210,7 @@ function toPeerInfo(member: Member): PeerInfo {
   return {
     peerId: member.peerId,
     address: member.address,
-    have: encodeBitfield(member.have),
+    have: member.haveWire,
     complete: member.complete,
   };
 }

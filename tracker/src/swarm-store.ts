@@ -15,7 +15,7 @@
  * member anywhere, so no one else can announce, take leases or leave in its name.
  */
 import { PIECE_HASH_BYTES, PROOF_SIGNATURE_BYTES } from "../../protocol/piece-proof";
-import { TrackerError } from "../../protocol/tracker-api";
+import { encodeBitfield, TrackerError } from "../../protocol/tracker-api";
 import type { Lease } from "./lease-policy";
 import { countPieces, hasPiece } from "./bitfield";
 import { PieceProofs } from "./piece-proofs";
@@ -24,6 +24,8 @@ export interface Member {
   peerId: string;
   address: string;
   have: Uint8Array;
+  /** `have` as it travels (base64): kept so a member sampled into many answers is encoded once. */
+  haveWire: string;
   haveCount: number;
   complete: boolean;
   lastSeen: number;
@@ -138,7 +140,7 @@ export class SwarmStore {
   }
 
   /** Records a member's state (`source`: the address it announced from). */
-  upsertMember(swarm: Swarm, update: Omit<Member, "haveCount">, source = update.address): void {
+  upsertMember(swarm: Swarm, update: Omit<Member, "haveCount" | "haveWire">, source = update.address): void {
     this.checkOwner(update.peerId, source);
     const before = swarm.members.get(update.peerId);
     if (!before) {
@@ -152,7 +154,12 @@ export class SwarmStore {
     swarm.copies += countHolders(swarm.holders, before?.have, update.have);
     const wasDownloading = before ? !before.complete : false;
     if (wasDownloading !== !update.complete) this.downloading += update.complete ? -1 : 1;
-    swarm.members.set(update.peerId, { ...update, haveCount: countPieces(update.have) });
+    swarm.members.set(update.peerId, {
+      ...update,
+      // Encoded from the decoded bitfield, never relayed as announced: other members read it.
+      haveWire: encodeBitfield(update.have),
+      haveCount: countPieces(update.have),
+    });
   }
 
   isHeld(swarm: Swarm, index: number): boolean {
