@@ -1,8 +1,9 @@
 /**
  * The most common pull with the swarm on: one node alone in a blob's swarm (a scale-up of one
  * Deployment, a new node). It must stream from the origin like a plain mirror, not piece by piece:
- * the tracker commits its whole lease once it is alone, so the registry sees the first two pieces,
- * then the rest in one request, and no byte twice. Counted from the registry's access log.
+ * the tracker commits about a second of the member's own throughput ahead at each announce, so on a
+ * fast origin the commitment grows geometrically and the registry sees a handful of Range requests
+ * (not one per piece), and no byte twice. Counted from the registry's access log.
  */
 import { createHash } from "node:crypto";
 import { AgentProcess, startAgent } from "../hack/testenv/agent";
@@ -51,12 +52,17 @@ async function pull(agent: AgentProcess, digest: string): Promise<string> {
   );
 }
 
-it("a lone member fetches its lease in two origin requests (the first window, then the rest), each byte once", async () => {
+it("a lone member streams its lease in a few origin requests (not one per piece), each byte once", async () => {
   const agent = await swarmAgent();
   const mark = await registry.mark();
   for (const layer of layout.layers) expect(await pull(agent, layer.digest)).toBe(layer.digest);
   const served = await registry.blobGets(mark);
-  for (const layer of layout.layers) expect(served.get(layer.digest)).toEqual({ gets: 2, bytes: layer.size });
+  for (const layer of layout.layers) {
+    const pieces = layer.size / MiB; // 1 MiB pieces at these sizes
+    expect(served.get(layer.digest)?.bytes).toBe(layer.size);
+    expect(served.get(layer.digest)?.gets).toBeGreaterThanOrEqual(2);
+    expect(served.get(layer.digest)?.gets).toBeLessThanOrEqual(Math.ceil(Math.log2(pieces)) + 1);
+  }
   expect(await agent.metric("peerpull_fallback_total")).toBe(0);
   expect(await agent.metric("peerpull_origin_bytes_total")).toBe(
     layout.layers[0].size + layout.layers[1].size,

@@ -172,14 +172,29 @@ describe("decideLeases: the fetch commitment (fetchEnd)", () => {
       fetchEnd: 5,
     },
     {
-      name: "a holder alone in the swarm is committed its whole lease (one long stream)",
-      input: { members: new Set(["a"]), leases: [lease("a", 0, 10)], isHeld: heldSet(0) },
-      fetchEnd: 10,
+      name: "a slow holder alone in the swarm stays splittable (a herd's others arrive a moment later)",
+      input: {
+        members: new Set(["a"]),
+        now: 10_000,
+        leases: [lease("a", 0, 100, 10_000, 2, 3)],
+        isHeld: i => i < 3,
+      },
+      fetchEnd: 5,
     },
     {
       name: "a fast holder is committed about a second of its own throughput ahead",
       input: { now: 2_000, leases: [lease("a", 0, 100, 2_000, 2, 40)], isHeld: i => i < 40 },
       fetchEnd: 60, // 40 pieces in 2 s: 20 ahead of piece 40
+    },
+    {
+      name: "a fast holder alone is committed about four seconds of its throughput ahead",
+      input: {
+        members: new Set(["a"]),
+        now: 2_000,
+        leases: [lease("a", 0, 200, 2_000, 2, 40)],
+        isHeld: i => i < 40,
+      },
+      fetchEnd: 120, // 40 pieces in 2 s: 80 ahead of piece 40
     },
     {
       name: "a slow holder keeps the two-piece window",
@@ -362,10 +377,9 @@ describe("herd of 10 joiners", () => {
     const store = new SwarmStore({ peerTtlMs: 600_000, leecherTtlMs: OPTIONS.leaseTimeoutMs });
     announce(store, request("p1", PIECES, emptyBitfield(PIECES)), OPTIONS, SIGNER, 0);
     const fetched = emptyBitfield(PIECES);
-    for (let i = 0; i < 50; i++) setPiece(fetched, i);
+    for (let i = 0; i < 5; i++) setPiece(fetched, i);
     announce(store, request("p1", PIECES, fetched), OPTIONS, SIGNER, 1_000);
-    // p2 joins while p1 is alive: p1 was alone, so its whole lease is committed to it (one origin
-    // stream) and p2 gets everything from p1.
+    // p2 joins while p1 is alive: it takes the back of p1's lease, beyond what p1 was committed.
     const early = announce(
       store,
       request("p2", PIECES, emptyBitfield(PIECES)),
@@ -373,10 +387,10 @@ describe("herd of 10 joiners", () => {
       SIGNER,
       1_500,
     ).response;
-    expect(early.leases).toEqual([]);
-    expect(store.get(DIGEST)!.leases).toMatchObject([
-      { holder: "p1", start: 0, end: PIECES, fetchEnd: PIECES },
-    ]);
+    expect(early.leases).toEqual([expect.objectContaining({ end: PIECES })]);
+    const p1Lease = store.get(DIGEST)!.leases.find(l => l.holder === "p1")!;
+    expect(p1Lease).toMatchObject({ start: 0, end: early.leases[0].start });
+    expect(p1Lease.fetchEnd).toBeLessThanOrEqual(early.leases[0].start);
     // p1 dies (no announce); p2 keeps announcing with nothing new of p1's range.
     const late = announce(
       store,
@@ -395,7 +409,7 @@ describe("herd of 10 joiners", () => {
       1_000 + OPTIONS.leaseTimeoutMs + 1,
     ).response;
     const leased = [...late.leases, ...next.leases];
-    expect(leased.some(l => l.start < 50)).toBe(true);
+    expect(leased.some(l => l.start < 5)).toBe(true);
     assertNoOverlap(store.get(DIGEST)!.leases, OPTIONS.maxOriginStreams);
   });
 

@@ -11,10 +11,12 @@
  * split never cuts below it, so no piece a holder has requested is ever handed to another member
  * (each byte leaves the origin once, whatever is in flight). A fresh lease commits FETCH_AHEAD
  * pieces; each announce of the holder moves `fetchEnd` to FETCH_AHEAD (or about a second of its own
- * origin throughput, if more) past its first unheld piece, or to the lease end when the holder is
- * alone in the swarm: a lone member then streams the rest of
- * its lease in one request. The first grant of a new swarm is not the whole lease even though the
- * member is alone, because in a herd the others arrive a moment later and need something to split.
+ * origin throughput, if more; four seconds' when it is alone) past its first unheld piece. A lone member on a fast origin is
+ * committed more with each announce and streams like a plain mirror; a member alone on a slow link
+ * stays splittable, so members that arrive seconds later (a herd never starts on the same
+ * millisecond, a rollout spreads over seconds) still get leases of their own. Committing the whole
+ * lease to a member found alone once left a 10-node herd with one origin stream and one source of
+ * new pieces (3.4 S/B instead of 1.4).
  */
 
 /** Pieces past the first unheld one a holder may always request (two Range requests in flight). */
@@ -25,6 +27,13 @@ export const FETCH_AHEAD = 2;
  * shared link) keeps the small window and the lease stays splittable.
  */
 const COMMIT_AHEAD_MS = 1_000;
+/**
+ * A member alone in the swarm is committed this long of its throughput ahead: nobody else wants a
+ * split now, so a lone member on a fast origin needs fewer Range requests, and one that arrives
+ * later still takes the back half of what is left (a split takes half of the unheld pieces when
+ * that is more than the commitment).
+ */
+const COMMIT_AHEAD_ALONE_MS = 4_000;
 /** Throughput is measured over at least this long, so one quick first piece does not count as a rate. */
 const MIN_RATE_WINDOW_MS = 250;
 /** A split gives the taker at least this many pieces. */
@@ -128,12 +137,13 @@ function isLeased(index: number, leases: readonly Lease[]): boolean {
 
 /** The holder's commitment after its announce: never shrinks, never past the lease end. */
 function extendFetch(lease: Lease, input: LeaseInput): Lease {
-  const alone = input.members.size === 1 && input.members.has(lease.holder);
   let firstUnheld = lease.start;
   while (firstUnheld < lease.end && input.isHeld(firstUnheld)) firstUnheld++;
+  const alone = input.members.size === 1 && input.members.has(lease.holder);
+  const horizonMs = alone ? COMMIT_AHEAD_ALONE_MS : COMMIT_AHEAD_MS;
   const elapsed = Math.max(MIN_RATE_WINDOW_MS, input.now - lease.grantedAt);
-  const ahead = Math.max(FETCH_AHEAD, Math.ceil((lease.fetched * COMMIT_AHEAD_MS) / elapsed));
-  const wanted = alone ? lease.end : Math.min(lease.end, firstUnheld + ahead);
+  const ahead = Math.max(FETCH_AHEAD, Math.ceil((lease.fetched * horizonMs) / elapsed));
+  const wanted = Math.min(lease.end, firstUnheld + ahead);
   return wanted > lease.fetchEnd ? { ...lease, fetchEnd: wanted } : lease;
 }
 
