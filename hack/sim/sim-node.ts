@@ -18,7 +18,6 @@ import {
 } from "../../agent/src/swarm/download-plan";
 import type { PieceRequest } from "../../agent/src/swarm/piece-picker";
 import { missingRuns, SwarmView } from "../../agent/src/swarm/swarm-view";
-import { UploadSlots } from "../../agent/src/peer/upload-slots";
 import type { EventQueue } from "./event-queue";
 import type { Uplink } from "./uplink";
 
@@ -57,6 +56,7 @@ export class SimNode {
   /** Pieces this node can serve: held with a proof (from a peer, or signed in an announce answer). */
   readonly servable: Bitfield;
   readonly view: SwarmView;
+  uploads = 0;
   doneAtMs?: number;
   startedAtMs?: number;
   fallback?: string;
@@ -70,7 +70,6 @@ export class SimNode {
   private active = false;
   private nextWakeAt = Infinity;
   private readonly pickStartAt: number;
-  private readonly uploads: UploadSlots;
 
   constructor(
     private readonly world: SimWorld,
@@ -83,7 +82,6 @@ export class SimNode {
     this.view = new SwarmView(world.pieceCount, 2);
     this.stallMs = world.stallTimeoutMs;
     this.pickStartAt = world.random(world.pieceCount);
-    this.uploads = new UploadSlots(world.uploadSlots);
   }
 
   start(): void {
@@ -110,10 +108,10 @@ export class SimNode {
     if (this.active) this.view.learnHave(askerId, askerHave, this.world.queue.now, askerAddress);
     const have = () => this.servable.encode();
     if (!this.servable.has(piece)) return deliver("missing", have());
-    const release = this.uploads.tryAcquire(String(piece));
-    if (!release) return deliver("busy", have());
+    if (this.uploads >= this.world.uploadSlots) return deliver("busy", have());
+    this.uploads++;
     this.uplink.start(this.world.pieceSize, () => {
-      release();
+      this.uploads--;
       deliver("ok", have());
     });
   }

@@ -5,8 +5,8 @@
  * cached blob), the proof and this agent's servable pieces in headers. Uploads wait on the node
  * limiter.
  *
- * At most `uploadSlots` pieces go out at once, each to one asker at a time (upload-slots.ts); beyond
- * that a request gets 503 at once and the asker tries another holder. Serving everyone at once would split the upload so thin that no copy
+ * At most `uploadSlots` pieces go out at once; beyond that a request gets 503 at once and the asker
+ * tries another holder. Serving everyone at once would split the upload so thin that no copy
  * finishes early; a few fast copies spread a piece through the swarm like a tree.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -53,7 +53,7 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     const have: Record<string, string> = proofs ? { [PEER_HEADERS.have]: proofs.servable.encode() } : {};
     const proof = proofs?.proof(index);
     if (!proof) return end(res, 404, "piece not held\n", have);
-    const release = slots.tryAcquire(`${digest}:${index}`);
+    const release = slots.tryAcquire();
     if (!release) return end(res, 503, "busy\n", { "retry-after": "1", ...have });
     try {
       const body = await openPiece(deps, digest, index);
