@@ -8,7 +8,6 @@
  * root), removes the agent's file and leaves a hosts.toml someone else wrote byte for byte.
  * (containerd reading these files is e2e/agent-mirror-mode.test.ts.) Needs root; skipped otherwise.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -20,15 +19,9 @@ import { createNetwork, httpIn, logIn, NetnsNetwork, NetnsNode, waitForHttpIn } 
 import { buildImage, OciLayout } from "../hack/testenv/oci-image";
 import { ManagedProcess, removeDir, tempDir, waitFor } from "../hack/testenv/processes";
 import { containerProcess, launchScript, PodContext } from "./support/kubelet";
+import { describeWith, NETNS_NEEDS } from "./support/prerequisites";
 
-function netnsUsable(): boolean {
-  try {
-    return process.getuid?.() === 0 && execFileSync("ip", ["netns", "list"]).length >= 0;
-  } catch {
-    return false;
-  }
-}
-const runnable = netnsUsable() && existsSync(AGENT_BIN);
+const NEEDS = { ...NETNS_NEEDS, files: [{ path: AGENT_BIN, madeBy: "npm run build" }] };
 jest.setTimeout(180_000);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -37,7 +30,7 @@ type Manifest = any;
 const CERTS_D = "/etc/containerd/certs.d";
 const FOREIGN = `# the platform team's own file\nserver = "https://foreign.test"\n`;
 
-(runnable ? describe : describe.skip)("mirror mode as rendered, on a netns node (needs root)", () => {
+describeWith(NEEDS, "mirror mode as rendered, on a netns node (needs root)", () => {
   let network: NetnsNetwork;
   let node: NetnsNode;
   let dir: string;

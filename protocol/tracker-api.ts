@@ -9,7 +9,7 @@
  * byte 0 (BitTorrent order); spare bits in the last byte must be zero. Piece ranges are
  * `{ start, end }` with `end` exclusive.
  */
-import { SHA256_DIGEST } from "./digest";
+import { SHA256_DIGEST, SHA256_HEX } from "./digest";
 import { PROOF_SIGNATURE_BYTES } from "./piece-proof";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -184,7 +184,6 @@ function bool(obj: Obj, key: string, fallback: boolean): boolean {
 
 const DIGEST = SHA256_DIGEST;
 const PEER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const SHA256_HEX = /^[a-f0-9]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const INDEX = /^(0|[1-9]\d{0,8})$/;
 

@@ -35,7 +35,7 @@ export interface Tracker {
 }
 
 /**
- * A member still downloading announces about every second (agent/src/swarm/swarm-fill.ts); ten
+ * A member still downloading announces about every second (agent/src/swarm/swarm-download.ts); ten
  * seconds of silence means it died or lost the tracker. Shorter than any sensible lease timeout,
  * which must also cover a slow origin (a piece per stream can take seconds when many blobs share it).
  */

@@ -6,6 +6,7 @@
  * wrong is the peer's doing.
  */
 import type { KeyObject } from "node:crypto";
+import { SHA256_HEX } from "../../../protocol/digest";
 import { verifyProof } from "../../../protocol/piece-proof";
 import { verifyPiece } from "../../../protocol/pieces";
 import type { PeerPiece } from "../peer/peer-client";
@@ -22,14 +23,12 @@ export interface PieceContext {
   trackerKey: { wire: string; key: KeyObject };
 }
 
-const HASH_HEX = /^[a-f0-9]{64}$/;
-
 export function checkPeerPiece(piece: PeerPiece, ctx: PieceContext): PieceCheck {
   const proof = piece.proof;
   if (!proof) return { ok: false, verdict: "bad", reason: "no proof" };
   if (proof.trackerKey !== ctx.trackerKey.wire)
     return { ok: false, verdict: "stale-key", reason: "proof signed by another tracker key" };
-  if (!HASH_HEX.test(proof.hashHex)) return { ok: false, verdict: "bad", reason: "malformed hash" };
+  if (!SHA256_HEX.test(proof.hashHex)) return { ok: false, verdict: "bad", reason: "malformed hash" };
   const signature = Buffer.from(proof.signature, "base64");
   const signed = verifyProof(ctx.trackerKey.key, {
     digest: ctx.digest,

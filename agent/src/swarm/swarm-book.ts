@@ -17,7 +17,6 @@ export interface Seed {
 }
 
 export class SwarmBook implements HeldPieces {
-  private readonly pieceSizes = new Map<string, number>();
   private readonly partials = new Map<string, { partial: PartialBlob; proofs: HeldProofs }>();
   private readonly seeds = new Map<string, Seed>();
   private readonly leased = new Set<string>();
@@ -25,13 +24,12 @@ export class SwarmBook implements HeldPieces {
   /** `minPieceSize`: the protocol's (DEFAULT_PIECE_SIZE); only tests with tiny blobs change it. */
   constructor(readonly minPieceSize = DEFAULT_PIECE_SIZE) {}
 
-  /** The swarm's piece size for a blob (as the tracker said it), or the protocol's for its size. */
+  /** A download's piece size, else the protocol's for the blob's size (nothing else to remember). */
   pieceSizeOf(digest: string, size: number): number {
-    return this.pieceSizes.get(digest) ?? choosePieceSize(size, this.minPieceSize);
+    return this.partials.get(digest)?.partial.pieceSize ?? choosePieceSize(size, this.minPieceSize);
   }
 
   downloading(partial: PartialBlob, proofs: HeldProofs): void {
-    this.pieceSizes.set(partial.digest, partial.pieceSize);
     this.partials.set(partial.digest, { partial, proofs });
   }
 

@@ -51,7 +51,6 @@ export interface SwarmDownloadDeps {
 }
 
 const PEER_FAILURES_BEFORE_BAN = 2;
-/** A peer that answered busy is left alone this long (a slot frees about every piece time / slots). */
 /** Origin Range requests one lease holder keeps running (one when it holds leases of several blobs). */
 const ORIGIN_PIPELINE = 2;
 /** The stall timeout is at least this many lease timeouts, so a stuck lease moves before members give up. */

@@ -3,6 +3,7 @@
  * clients, the book shared with the peer API, the fill chooser and the seed heartbeat.
  */
 import { randomBytes } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { networkInterfaces } from "node:os";
 import type { Logger } from "pino";
 import type { BlobRequest } from "../blobs/blob-source";
@@ -65,14 +66,9 @@ export async function createSwarmNode(
   const peerId = `agent-${randomBytes(8).toString("hex")}`;
   let address = "";
   let heartbeat: NodeJS.Timeout | undefined;
-  const distrusted = new Map<string, number>();
-  const isDistrusted = (digest: string) => {
-    const until = distrusted.get(digest);
-    if (until === undefined) return false;
-    if (Date.now() < until) return true;
-    distrusted.delete(digest);
-    return false;
-  };
+  // Blobs whose pieces matched false hashes go straight to the origin for a while (bounded, LRU).
+  const distrusted = new LRUCache<string, true>({ max: MAX_DISTRUSTED, ttl: DISTRUST_MS });
+  const isDistrusted = (digest: string) => distrusted.has(digest);
 
   /** One seed's heartbeat: hashed from the cache first if needed, re-signed if its proofs are void. */
   const announceSeed = async (seed: ReturnType<SwarmBook["seeding"]>[number]) => {
@@ -134,11 +130,7 @@ export async function createSwarmNode(
               fallback: reason => deps.metrics.fallbacks.inc({ reason }),
               ban: reason => deps.metrics.peerBans.inc({ reason }),
             },
-            distrust: digest => {
-              if (distrusted.size >= MAX_DISTRUSTED)
-                distrusted.delete(distrusted.keys().next().value as string);
-              distrusted.set(digest, Date.now() + DISTRUST_MS);
-            },
+            distrust: digest => distrusted.set(digest, true),
             log: deps.log,
             peerId,
             address,
