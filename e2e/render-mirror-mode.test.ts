@@ -28,6 +28,7 @@ jest.setTimeout(180_000);
 type Manifest = any;
 
 const CERTS_D = "/etc/containerd/certs.d";
+const CONTAINERD_CONFIG = `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "${CERTS_D}"\n`;
 const FOREIGN = `# the platform team's own file\nserver = "https://foreign.test"\n`;
 
 describeWith(NEEDS, "mirror mode as rendered, on a netns node (needs root)", () => {
@@ -35,6 +36,7 @@ describeWith(NEEDS, "mirror mode as rendered, on a netns node (needs root)", () 
   let node: NetnsNode;
   let dir: string;
   let hostsDir: string;
+  let containerdDir: string;
   let registry: SwarmCluster["registry"];
   let image: OciLayout;
   let agent: ManagedProcess | undefined;
@@ -56,7 +58,12 @@ describeWith(NEEDS, "mirror mode as rendered, on a netns node (needs root)", () 
       ],
       { timeoutMs: 120_000 },
     );
-    hostsDir = join(dir, "node-certs.d");
+    // the node's /etc/containerd: its config (CRI reads certs.d) and certs.d, as kubelet leaves them
+    // once the DaemonSet's DirectoryOrCreate hostPaths exist
+    containerdDir = join(dir, "node-containerd");
+    hostsDir = join(containerdDir, "certs.d");
+    await mkdir(containerdDir, { recursive: true, mode: 0o755 });
+    await writeFile(join(containerdDir, "config.toml"), CONTAINERD_CONFIG);
     await mkdir(join(hostsDir, "foreign.test"), { recursive: true, mode: 0o755 });
     await writeFile(join(hostsDir, "foreign.test", "hosts.toml"), FOREIGN);
   });
@@ -93,7 +100,7 @@ describeWith(NEEDS, "mirror mode as rendered, on a netns node (needs root)", () 
       fieldRefs: { "status.hostIP": node.ip, "status.podIP": node.ip, "spec.nodeName": node.ns },
       objects,
       dir: join(dir, podName),
-      hostPaths: { [CERTS_D]: hostsDir },
+      hostPaths: { [CERTS_D]: hostsDir, "/etc/containerd": containerdDir },
     };
   }
 
@@ -125,6 +132,8 @@ describeWith(NEEDS, "mirror mode as rendered, on a netns node (needs root)", () 
       { timeoutMs: 30_000, process: agent },
     );
     expect(written.split("\n")[0]).toBe("# managed-by: peerpull-agent");
+    // the rendered agent read the node's containerd config through its read-only mount
+    expect(await readFile(agent.logPath, "utf8")).toContain("mirror mode: containerd reads the hosts dir");
     expect(written).toContain(`server = "${registry.url}"`);
     expect(written).toContain('[host."http://127.0.0.1:65001"]');
 

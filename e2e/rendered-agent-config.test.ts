@@ -37,7 +37,8 @@ it.each(modes)("the agent's own loader accepts the rendered config file: $name",
     writeFileSync(file, configMap.data["agent.yaml"]);
     const parsed = parseAgentArgs(["--config", file]);
     if (parsed.action !== "run") throw new Error(parsed.action);
-    expect(parsed.config.mirror).toEqual({ ...(hostsDir ? { hostsDir } : {}), cleanup: false });
+    const checked = hostsDir ? { hostsDir, containerdConfig: "/etc/containerd/config.toml" } : {};
+    expect(parsed.config.mirror).toEqual({ ...checked, cleanup: false });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

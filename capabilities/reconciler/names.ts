@@ -21,6 +21,9 @@ export const TOKEN_DIR = "/etc/peerpull/token";
 export const CACHE_DIR = "/var/lib/peerpull";
 /** Mirror mode: the node's containerd hosts directory, mounted at the same path. */
 export const CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d";
+/** Mirror mode: the node's containerd config directory (read-only), for the agent's config_path check. */
+export const CONTAINERD_CONFIG_DIR = "/etc/containerd";
+export const CONTAINERD_CONFIG_FILE = `${CONTAINERD_CONFIG_DIR}/config.toml`;
 
 export const NODE_SELECTOR_LABEL = "k8s.aliyun.com/p2p-plus-node";
 /** Pod template annotation: a hash of the agent config and token, so a change rolls the pods. */

@@ -157,7 +157,9 @@ export function launchScript(proc: ContainerProcess, dir: string, hosts: string[
     lines.push(`mount -t overlay overlay -o lowerdir=${base},upperdir=${q(up)},workdir=${q(work)} ${base}`);
   }
   for (const line of hosts) lines.push(`echo ${q(line)} >> /etc/hosts`);
-  for (const m of proc.mounts) {
+  // parents before what nests in them, as container runtimes order a container's mounts
+  const byDepth = [...proc.mounts].sort((a, b) => a.target.split("/").length - b.target.split("/").length);
+  for (const m of byDepth) {
     lines.push(`mkdir -p ${q(m.target)}`);
     lines.push(`mount --bind ${m.readOnly ? "-o ro " : ""}${q(m.source)} ${q(m.target)}`);
   }

@@ -11,6 +11,7 @@ import {
   AGENT_NAME,
   CACHE_DIR,
   CONTAINERD_CERTS_DIR,
+  CONTAINERD_CONFIG_FILE,
   PEER_TOKEN_KEY,
   TOKEN_DIR,
   labelsOf,
@@ -36,8 +37,12 @@ export function agentConfigFile(input: DesiredInput): AgentConfigFile {
     ratelimit: p2p.ratelimit ?? "512M",
     downloadPattern: p2p.downloadPattern ?? "p2p",
   };
-  // mirror mode: the agent keeps a hosts.toml per upstream in the node's directory (mounted there)
-  if (input.spec.mode === "mirror") doc.containerdHostsDir = CONTAINERD_CERTS_DIR;
+  // mirror mode: the agent keeps a hosts.toml per upstream in the node's directory (mounted there),
+  // and reads the node's containerd config to say plainly when CRI does not read that directory
+  if (input.spec.mode === "mirror") {
+    doc.containerdHostsDir = CONTAINERD_CERTS_DIR;
+    doc.containerdConfig = CONTAINERD_CONFIG_FILE;
+  }
   if (swarmEnabled(input)) {
     doc.tracker = trackerUrls(input.namespace, input.spec.tracker?.replicas ?? 1).join(",");
     doc.peerTokenFile = `${TOKEN_DIR}/${PEER_TOKEN_KEY}`;

@@ -24,7 +24,13 @@ import {
   selectorOf,
 } from "../names";
 import { swarmEnabled } from "./agent-config";
-import { containerdCertsMount, containerdCertsVolume, mirrorCleanupContainer } from "./mirror-cleanup";
+import {
+  containerdCertsMount,
+  containerdCertsVolume,
+  containerdConfigMount,
+  containerdConfigVolume,
+  mirrorCleanupContainer,
+} from "./mirror-cleanup";
 import { DesiredInput, ManifestObject } from "./types";
 
 const DEFAULT_RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "2Gi" } };
@@ -52,7 +58,10 @@ export function agentDaemonSet(input: DesiredInput, checksum: string): ManifestO
     volumes.push(tokenVolume());
     mounts.push({ name: "peer-token", mountPath: TOKEN_DIR, readOnly: true });
   }
-  if (mirror) mounts.push(containerdCertsMount());
+  if (mirror) {
+    volumes.push(containerdConfigVolume());
+    mounts.push(containerdConfigMount(), containerdCertsMount());
+  }
   const cleanup = !mirror && input.mirrorCleanup === true;
   if (mirror || cleanup) volumes.push(containerdCertsVolume());
   const image = input.spec.agent?.image ?? DEFAULT_IMAGE;

@@ -195,7 +195,17 @@ describe("desiredObjects", () => {
       spec: { mode: "mirror" },
       check: objects => {
         expect(agentConfig(objects).containerdHostsDir).toBe("/etc/containerd/certs.d");
+        expect(agentConfig(objects).containerdConfig).toBe("/etc/containerd/config.toml");
         expect(podSpec(objects).initContainers).toBeUndefined();
+        expect(podSpec(objects).volumes).toContainEqual({
+          name: "containerd-config",
+          hostPath: { path: "/etc/containerd", type: "DirectoryOrCreate" },
+        });
+        expect(agentContainer(objects).volumeMounts).toContainEqual({
+          name: "containerd-config",
+          mountPath: "/etc/containerd",
+          readOnly: true,
+        });
         expect(podSpec(objects).securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false });
         expect(podSpec(objects).volumes).toContainEqual({
           name: "containerd-certs",

@@ -13,9 +13,10 @@
  */
 import type { V1Container, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { P2PAccelerationConfigSpec } from "../../crd/p2p-acceleration-config";
-import { CONTAINERD_CERTS_DIR } from "../names";
+import { CONTAINERD_CERTS_DIR, CONTAINERD_CONFIG_DIR } from "../names";
 
 export const CONTAINERD_CERTS_VOLUME = "containerd-certs";
+const CONTAINERD_CONFIG_VOLUME = "containerd-config";
 
 /** The bit of a live DaemonSet this decision reads. */
 export interface DaemonSetVolumes {
@@ -40,6 +41,21 @@ export function containerdCertsVolume(): V1Volume {
 
 export function containerdCertsMount(): V1VolumeMount {
   return { name: CONTAINERD_CERTS_VOLUME, mountPath: CONTAINERD_CERTS_DIR };
+}
+
+/**
+ * The node's containerd config directory, read-only at the same path (the certs.d mount nests in it,
+ * read-write): the mirror-mode agent reads config.toml and its imports to check `config_path`.
+ */
+export function containerdConfigVolume(): V1Volume {
+  return {
+    name: CONTAINERD_CONFIG_VOLUME,
+    hostPath: { path: CONTAINERD_CONFIG_DIR, type: "DirectoryOrCreate" },
+  };
+}
+
+export function containerdConfigMount(): V1VolumeMount {
+  return { name: CONTAINERD_CONFIG_VOLUME, mountPath: CONTAINERD_CONFIG_DIR, readOnly: true };
 }
 
 export function mirrorCleanupContainer(image: string): V1Container {
