@@ -146,6 +146,15 @@ async function resolve(
         `(give credentials with --acr-secret-file FILE or ${ENV_KEY_ID}/${ENV_KEY_SECRET})\n`,
     };
   const resolution = await resolver.resolve(withGivenCredentials(spec));
+  // The cloud out of reach: render what does not need it and say what is missing. An error the
+  // cloud answered (a bad key, an unknown instance, throttling) stays an error: the user fixes it.
+  if (resolution.error?.code === "NetworkError")
+    return {
+      ...registriesOutcome(spec, undefined, []),
+      note:
+        `left out, the cloud cannot be reached to resolve them: acrInstances ${instances.join(", ")} ` +
+        `(${acrErrorText(resolution.error)})\n`,
+    };
   const outcome = registriesOutcome(spec, resolution, []);
   if (resolution.error)
     return {
