@@ -167,6 +167,7 @@ async function herdVsBaseline(
   const results = [
     ratioResult(scenario, "origin bytes / image bytes", "bytes", origin, size, "<= 1.05", details),
     ratioResult(scenario, "last node / (S/B)", "s", last, idealSeconds, "<= 1.5"),
+    cpuResult(scenario, perNode, size),
   ];
   if (!opts.baseline) return results;
   const baseline = Math.max(...direct);
@@ -215,6 +216,7 @@ async function rolling(
   };
   return [
     ratioResult("swarm-rolling-1x", "origin bytes / image bytes", "bytes", origin, size, "<= 1.05", details),
+    cpuResult("swarm-rolling-1x", perNode, size),
   ];
 }
 
@@ -239,6 +241,23 @@ function ratioResult(
     target,
     pass: ratio <= bound,
     details,
+  };
+}
+
+/**
+ * Agent CPU seconds per 100 MiB delivered to the clients: every agent's CPU over the phase (its
+ * uploads to peers included) over every client's bytes. Informational (issue 15 halves it).
+ */
+function cpuResult(scenario: string, perNode: NodeRun[], imageBytes: number): BenchResult {
+  const cpu = perNode.reduce((sum, n) => sum + n.cpuSeconds, 0);
+  const delivered = perNode.length * imageBytes;
+  const perNodeCpu = perNode.map(n => round((n.cpuSeconds * 100 * MiB) / imageBytes));
+  return {
+    scenario,
+    metric: "agent CPU seconds per 100 MiB delivered",
+    unit: "s",
+    value: round((cpu * 100 * MiB) / delivered),
+    details: { perNode: perNodeCpu, min: Math.min(...perNodeCpu), max: Math.max(...perNodeCpu) },
   };
 }
 
