@@ -37,12 +37,18 @@ export interface SliceSource {
 }
 
 export interface BlobWriter {
+  /** Bytes that can be read back with readInto() (in order from 0). */
   readonly written: number;
   /**
-   * Appends; resolves when these bytes (and all before them) can be read back with read(). A caller
-   * may issue the next write before the previous one resolves.
+   * Appends `chunk`, which the writer may keep by reference until it is on disk: never change a
+   * chunk once written. Resolves when the writer has room for more, so a caller that awaits each
+   * write is held to the writer's pace (the disk's). Writes apply in call order, also when the next
+   * is issued before the previous one resolved. The bytes are readable (`written`) once write()
+   * resolves, or earlier.
    */
   write(chunk: Buffer): Promise<void>;
+  /** Resolves once every byte given to write() so far can be read back (`written` covers it). */
+  flush(): Promise<void>;
   /** Reads bytes already written (for requests streaming a blob that is still being filled). */
   readInto(buffer: Buffer, position: number, length: number): Promise<number>;
   /** Ends writing and checks size and digest; throws DigestMismatchError (and discards) on a mismatch. */

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { FileHandle, mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { parseDigest, SHA256_HEX } from "../../../protocol/digest";
@@ -18,9 +18,9 @@ import {
   BlobStoreOptions,
   BlobWriter,
   chooseEvictions,
-  DigestMismatchError,
   SliceSource,
 } from "./blob-store";
+import { FsBlobWriter } from "./fs-blob-writer";
 
 interface Entry extends BlobInfo {
   verified: boolean;
@@ -207,84 +207,6 @@ export class FsBlobStore implements BlobStore {
       await this.delete(info.digest);
       this.options.onEvict?.(info, reason);
     }
-  }
-}
-
-/**
- * Writes may be issued before earlier ones finish (positional writes, hashed in call order), so the
- * origin stream keeps flowing while the disk works; `written` counts only bytes whose write, and
- * every earlier write, has completed.
- */
-class FsBlobWriter implements BlobWriter {
-  private readonly hash = createHash("sha256");
-  private issued = 0;
-  private completed = 0;
-  private tail: Promise<void> = Promise.resolve();
-  private done = false;
-  private actual?: string;
-
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly tmpPath: string,
-    private readonly digest: string,
-    private readonly expectedSize: number | undefined,
-    private readonly publish: (size: number) => Promise<BlobInfo>,
-  ) {}
-
-  get written(): number {
-    return this.completed;
-  }
-
-  write(chunk: Buffer): Promise<void> {
-    if (this.done) return Promise.reject(new Error("write after commit or abort"));
-    const position = this.issued;
-    const end = position + chunk.length;
-    if (this.expectedSize !== undefined && end > this.expectedSize)
-      return Promise.reject(new DigestMismatchError(this.digest, "more bytes than expected", end));
-    this.issued = end;
-    this.hash.update(chunk);
-    const landed = this.handle.write(chunk, 0, chunk.length, position);
-    this.tail = Promise.all([this.tail, landed]).then(() => {
-      this.completed = end;
-    });
-    return this.tail;
-  }
-
-  async readInto(buffer: Buffer, position: number, length: number): Promise<number> {
-    const wanted = Math.min(length, buffer.length, Math.max(0, this.completed - position));
-    return (await this.handle.read(buffer, 0, wanted, position)).bytesRead;
-  }
-
-  async verify(): Promise<void> {
-    this.done = true;
-    await this.tail;
-    this.actual ??= `sha256:${this.hash.digest("hex")}`;
-    if (
-      this.actual !== this.digest ||
-      (this.expectedSize !== undefined && this.issued !== this.expectedSize)
-    ) {
-      await this.discard();
-      throw new DigestMismatchError(this.digest, this.actual, this.issued);
-    }
-  }
-
-  async commit(): Promise<BlobInfo> {
-    await this.verify();
-    await this.handle.sync();
-    await this.handle.close();
-    return this.publish(this.issued);
-  }
-
-  async abort(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    await this.discard();
-  }
-
-  private async discard(): Promise<void> {
-    await this.tail.catch(() => undefined);
-    await this.handle.close().catch(() => undefined);
-    await rm(this.tmpPath, { force: true });
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * One fill per missing digest (single flight). Every request for the digest streams from the same
- * fill while it runs, reading back what was written so far, so a client starts receiving before the
- * fetch ends and a slow client costs no memory. Once the fill commits, readers continue from the
- * store; if it fails, readers are destroyed (a short read, never a complete-looking bad body: the
- * last byte is held back until the digest is verified) and the next request starts a new fill.
+ * fill while it runs, reading what was written so far, so a client starts receiving before the
+ * fetch ends: a reader close behind the fill gets the newest bytes from the writer's memory, one
+ * further behind reads them back from its file, so a slow client costs no memory. Once the fill
+ * commits, readers continue from the store; if it fails, readers are destroyed (a short read, never
+ * a complete-looking bad body: the last byte is held back until the digest is verified) and the
+ * next request starts a new fill.
  */
 import { Readable } from "node:stream";
 import type { ByteSpan } from "../../../protocol/range";
@@ -15,6 +17,7 @@ export interface SourceTally {
   peer: number;
 }
 
+/** Gets the blob's bytes into `writer` and commits it. */
 export type FillFunction = (writer: BlobWriter, sourced: SourceTally) => Promise<void>;
 
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -70,14 +73,13 @@ export class Fill {
   async run(fill: FillFunction): Promise<void> {
     try {
       const writer = await this.store.create(this.digest, this.size);
-      this.writer = watchWrites(
-        writer,
-        () => this.wake(),
-        () => {
+      this.writer = watchWrites(writer, {
+        written: () => this.wake(),
+        verified: () => {
           this.verified = true;
           this.wake();
         },
-      );
+      });
       await fill(this.writer, this.sourced);
       if (!(await this.store.stat(this.digest))) throw new Error("fill finished without committing the blob");
       this.state = { kind: "committed" };
@@ -129,9 +131,9 @@ export class Fill {
   }
 
   /**
-   * Bytes the writer has on disk, except the blob's last byte before the digest check (so a bad
-   * fill ends every reader short). The writer's file closes when the fill commits; a read that
-   * fails then returns nothing and the caller continues from the store (or sees the failure).
+   * Bytes the writer has, except the blob's last byte before the digest check (so a bad fill ends
+   * every reader short). The writer's file closes when the fill commits; a read that fails then
+   * returns nothing and the caller continues from the store (or sees the failure).
    */
   private async readWritten(buffer: Buffer, position: number, length: number): Promise<number> {
     const readable = Math.min(this.writer?.written ?? 0, this.verified ? this.size : this.size - 1);
@@ -155,20 +157,24 @@ export class Fill {
   }
 }
 
-function watchWrites(writer: BlobWriter, onWrite: () => void, onVerified: () => void): BlobWriter {
+/** The writer, telling the fill when bytes become readable and when they verify. */
+function watchWrites(writer: BlobWriter, on: { written: () => void; verified: () => void }): BlobWriter {
   return {
     get written() {
       return writer.written;
     },
     write: async chunk => {
-      await writer.write(chunk);
-      onWrite();
+      const taken = writer.write(chunk);
+      on.written(); // the disk writer makes bytes readable at once, before it has room again
+      await taken;
+      on.written();
     },
+    flush: () => writer.flush(),
     readInto: (buffer, position, length) => writer.readInto(buffer, position, length),
     verify: () => writer.verify(),
     commit: async () => {
       await writer.verify();
-      onVerified();
+      on.verified();
       return writer.commit();
     },
     abort: () => writer.abort(),

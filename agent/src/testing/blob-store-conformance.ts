@@ -60,6 +60,7 @@ export function describeBlobStoreConformance(name: string, factory: StoreFactory
       const blob = blobOf(3000);
       const writer = await store.create(blob.digest, 3000);
       await writer.write(blob.bytes.subarray(0, 2000));
+      await writer.flush();
       expect(writer.written).toBe(2000);
       const buffer = Buffer.alloc(100);
       expect(await writer.readInto(buffer, 500, 100)).toBe(100);
@@ -68,6 +69,67 @@ export function describeBlobStoreConformance(name: string, factory: StoreFactory
       expect(await store.stat(blob.digest)).toBeUndefined();
       await writer.abort();
       expect(await store.stat(blob.digest)).toBeUndefined();
+    });
+
+    it("applies writes in call order when they are issued without waiting, and reads them back at once", async () => {
+      const store = await factory(options());
+      const blob = blobOf(5 * 1024 * 1024 + 123);
+      const writer = await store.create(blob.digest, blob.bytes.length);
+      const parts: Promise<void>[] = [];
+      for (let at = 0; at < blob.bytes.length; at += 100_000)
+        parts.push(writer.write(blob.bytes.subarray(at, at + 100_000)));
+      await Promise.all(parts);
+      expect(writer.written).toBe(blob.bytes.length); // readable once write() resolved, flushed or not
+      const spans = [
+        [0, 64 * 1024],
+        [1_000_000, 2_500_000],
+        [blob.bytes.length - 300_000, blob.bytes.length],
+      ];
+      for (const [start, end] of spans) {
+        const into = Buffer.alloc(end - start);
+        let got = 0;
+        while (got < into.length) {
+          const read = await writer.readInto(into.subarray(got), start + got, into.length - got);
+          expect(read).toBeGreaterThan(0);
+          got += read;
+        }
+        expect(into.equals(blob.bytes.subarray(start, end))).toBe(true);
+      }
+      await writer.commit();
+      expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+    });
+
+    it("rejects a write past the expected size at once, before taking any of it", async () => {
+      const store = await factory(options());
+      const blob = blobOf(1000);
+      const writer = await store.create(blob.digest, 1000);
+      await writer.write(blob.bytes.subarray(0, 600));
+      await expect(writer.write(blob.bytes.subarray(0, 600))).rejects.toMatchObject({
+        code: "PEERPULL_DIGEST_MISMATCH",
+      });
+      expect(writer.written).toBe(600);
+      await writer.write(blob.bytes.subarray(600));
+      await writer.commit();
+      expect(await store.stat(blob.digest)).toMatchObject({ size: 1000 });
+    });
+
+    it("aborts with writes still on their way, and refuses writes after abort or commit", async () => {
+      const store = await factory(options());
+      const blob = blobOf(3 * 1024 * 1024);
+      const writer = await store.create(blob.digest, blob.bytes.length);
+      const pending = [
+        writer.write(blob.bytes.subarray(0, 2_000_000)),
+        writer.write(blob.bytes.subarray(2_000_000)),
+      ];
+      await writer.abort();
+      await Promise.allSettled(pending);
+      await expect(writer.write(Buffer.alloc(1))).rejects.toThrow();
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      const again = await store.create(blob.digest, blob.bytes.length);
+      await again.write(blob.bytes);
+      await again.commit();
+      await expect(again.write(Buffer.alloc(1))).rejects.toThrow();
+      expect(await store.stat(blob.digest)).toMatchObject({ size: blob.bytes.length });
     });
 
     it("refuses content that does not match its digest or size", async () => {

@@ -61,9 +61,12 @@ export class MemoryBlobStore implements BlobStore {
       },
       async write(chunk) {
         if (done) throw new Error("write after commit or abort");
+        if (expectedSize !== undefined && written + chunk.length > expectedSize)
+          throw new DigestMismatchError(digest, "more bytes than expected", written + chunk.length);
         chunks.push(Buffer.from(chunk));
         written += chunk.length;
       },
+      async flush() {},
       async readInto(buffer, position, length) {
         return Buffer.concat(chunks).copy(buffer, 0, position, Math.min(written, position + length));
       },
