@@ -21,6 +21,7 @@ import {
   SliceSource,
 } from "./blob-store";
 import { FsBlobWriter } from "./fs-blob-writer";
+import { HashThread } from "./hash-thread";
 
 interface Entry extends BlobInfo {
   verified: boolean;
@@ -36,6 +37,8 @@ export class FsBlobStore implements BlobStore {
   private readonly entries = new Map<string, Entry>();
   private readonly verifying = new Map<string, Promise<boolean>>();
   private readonly now: () => number;
+  /** Hashes what writers are given, beside the event loop. */
+  private readonly hashThread = new HashThread();
 
   private constructor(
     private readonly dir: string,
@@ -169,11 +172,11 @@ export class FsBlobStore implements BlobStore {
     if (persist) utimes(this.pathOf(entry.digest), now / 1000, now / 1000).catch(() => undefined);
   }
 
-  async create(digest: string, expectedSize?: number): Promise<BlobWriter> {
+  async create(digest: string, expectedSize?: number, onWritten?: () => void): Promise<BlobWriter> {
     parseDigest(digest);
     const tmp = join(this.tmpDir, `${parseDigest(digest).hex}.${randomBytes(6).toString("hex")}`);
     const handle = await open(tmp, "w+");
-    return new FsBlobWriter(handle, tmp, digest, expectedSize, async size => {
+    const publish = async (size: number): Promise<BlobInfo> => {
       const now = this.now();
       // The persisted last-used time is the store's clock, not the filesystem's write time.
       await utimes(tmp, now / 1000, now / 1000);
@@ -182,7 +185,13 @@ export class FsBlobStore implements BlobStore {
       const entry: Entry = { digest, size, lastUsedMs: now, verified: true, readers: 0 };
       this.entries.set(digest, entry);
       return { digest, size, lastUsedMs: entry.lastUsedMs };
-    });
+    };
+    return new FsBlobWriter(this.hashThread, handle, tmp, digest, expectedSize, publish, onWritten);
+  }
+
+  /** Stops the hashing thread (writers still open fail). */
+  async close(): Promise<void> {
+    await this.hashThread.close();
   }
 
   async delete(digest: string): Promise<void> {

@@ -21,6 +21,11 @@ export interface SourceTally {
 export type FillFunction = (writer: BlobWriter, sourced: SourceTally) => Promise<void>;
 
 const READ_CHUNK_BYTES = 256 * 1024;
+/**
+ * Waiting readers are woken once this many more bytes are readable (or the blob is all there): a
+ * reader at the front then sends slices of this size, not every 64 KiB socket read on its own.
+ */
+const WAKE_BYTES = 256 * 1024;
 
 export class InFlight {
   private readonly fills = new Map<string, Fill>();
@@ -61,6 +66,8 @@ export class Fill {
   private waiters: (() => void)[] = [];
   /** The digest matched: every byte may go out while the blob is made durable. */
   private verified = false;
+  /** What `written` was when waiting readers were last woken. */
+  private wokenAt = 0;
   /** Where the fill's bytes came from, for the clients' blob_bytes_total{source}. */
   readonly sourced: SourceTally = { origin: 0, peer: 0 };
 
@@ -72,9 +79,15 @@ export class Fill {
 
   async run(fill: FillFunction): Promise<void> {
     try {
-      const writer = await this.store.create(this.digest, this.size);
+      const written = () => {
+        const now = this.writer?.written ?? 0;
+        if (now - this.wokenAt < WAKE_BYTES && now < this.size) return;
+        this.wokenAt = now;
+        this.wake();
+      };
+      const writer = await this.store.create(this.digest, this.size, written);
       this.writer = watchWrites(writer, {
-        written: () => this.wake(),
+        written,
         verified: () => {
           this.verified = true;
           this.wake();
@@ -163,11 +176,10 @@ function watchWrites(writer: BlobWriter, on: { written: () => void; verified: ()
     get written() {
       return writer.written;
     },
-    write: async chunk => {
+    write: chunk => {
       const taken = writer.write(chunk);
-      on.written(); // the disk writer makes bytes readable at once, before it has room again
-      await taken;
-      on.written();
+      on.written(); // readers may read them now (a writer's readInto waits for bytes it queued)
+      return taken;
     },
     flush: () => writer.flush(),
     readInto: (buffer, position, length) => writer.readInto(buffer, position, length),
