@@ -18,11 +18,8 @@ export interface BlobStore {
   open(digest: string, span?: ByteSpan): Promise<Readable>;
   /** The blob as a slice source (read into the caller's buffers); marks it used until closed. */
   openSlices(digest: string): Promise<SliceSource>;
-  /**
-   * A writer for a new blob; nothing is visible until commit() verifies it. `onWritten` is called
-   * whenever the writer's `written` grows (and when it fails).
-   */
-  create(digest: string, expectedSize?: number, onWritten?: () => void): Promise<BlobWriter>;
+  /** A writer for a new blob; nothing is visible until commit() verifies it. */
+  create(digest: string, expectedSize?: number): Promise<BlobWriter>;
   delete(digest: string): Promise<void>;
   /** Re-hashes a complete blob; a mismatch drops it (onEvict reason "corrupt") and returns false. */
   verify(digest: string): Promise<boolean>;
@@ -40,14 +37,13 @@ export interface SliceSource {
 }
 
 export interface BlobWriter {
-  /** Bytes that can be read back with readInto() (in order from 0); grows by itself. */
+  /** Bytes that can be read back with readInto() (in order from 0). */
   readonly written: number;
   /**
    * Appends `chunk`. Resolves when the writer has taken all of it and has room for more (the
    * caller may reuse the chunk from then on), so a caller that awaits each write keeps the disk's
    * pace. Writes apply in call order, also when the next is issued before the previous one
-   * resolved. The bytes count in `written` (readInto() returns them) soon after, by flush() at
-   * the latest; the writer's `onWritten` says when.
+   * resolved. The bytes count in `written` (and readInto() returns them) from the call on.
    */
   write(chunk: Buffer): Promise<void>;
   /** Resolves once every byte given to write() so far can be read back (`written` covers it). */

@@ -20,8 +20,7 @@ import {
   chooseEvictions,
   SliceSource,
 } from "./blob-store";
-import { FsBlobWriter } from "./fs-blob-writer";
-import { HashThread } from "./hash-thread";
+import { FsBlobWriter, WriterTarget } from "./fs-blob-writer";
 
 interface Entry extends BlobInfo {
   verified: boolean;
@@ -37,8 +36,6 @@ export class FsBlobStore implements BlobStore {
   private readonly entries = new Map<string, Entry>();
   private readonly verifying = new Map<string, Promise<boolean>>();
   private readonly now: () => number;
-  /** Hashes what writers are given, beside the event loop. */
-  private readonly hashThread = new HashThread();
 
   private constructor(
     private readonly dir: string,
@@ -172,26 +169,25 @@ export class FsBlobStore implements BlobStore {
     if (persist) utimes(this.pathOf(entry.digest), now / 1000, now / 1000).catch(() => undefined);
   }
 
-  async create(digest: string, expectedSize?: number, onWritten?: () => void): Promise<BlobWriter> {
-    parseDigest(digest);
-    const tmp = join(this.tmpDir, `${parseDigest(digest).hex}.${randomBytes(6).toString("hex")}`);
+  async create(digest: string, expectedSize?: number): Promise<BlobWriter> {
+    const { hex } = parseDigest(digest);
+    const tmp = join(this.tmpDir, `${hex}.${randomBytes(6).toString("hex")}`);
     const handle = await open(tmp, "w+");
-    const publish = async (size: number): Promise<BlobInfo> => {
-      const now = this.now();
-      // The persisted last-used time is the store's clock, not the filesystem's write time.
-      await utimes(tmp, now / 1000, now / 1000);
-      await rename(tmp, this.pathOf(digest));
-      await fsyncDir(this.blobDir);
-      const entry: Entry = { digest, size, lastUsedMs: now, verified: true, readers: 0 };
-      this.entries.set(digest, entry);
-      return { digest, size, lastUsedMs: entry.lastUsedMs };
+    const target: WriterTarget = {
+      digest,
+      expectedSize,
+      publish: async (size, file) => {
+        const now = this.now();
+        // The persisted last-used time is the store's clock, not the filesystem's write time.
+        await utimes(file, now / 1000, now / 1000);
+        await rename(file, this.pathOf(digest));
+        await fsyncDir(this.blobDir);
+        const entry: Entry = { digest, size, lastUsedMs: now, verified: true, readers: 0 };
+        this.entries.set(digest, entry);
+        return { digest, size, lastUsedMs: entry.lastUsedMs };
+      },
     };
-    return new FsBlobWriter(this.hashThread, handle, tmp, digest, expectedSize, publish, onWritten);
-  }
-
-  /** Stops the hashing thread (writers still open fail). */
-  async close(): Promise<void> {
-    await this.hashThread.close();
+    return new FsBlobWriter(handle, tmp, target);
   }
 
   async delete(digest: string): Promise<void> {

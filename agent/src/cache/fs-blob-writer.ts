@@ -1,40 +1,49 @@
 /**
- * The disk store's BlobWriter. Chunks are copied into runs of ~1 MiB. A full run moves to the
- * hashing thread (hash-thread.ts) and back, then goes to the file in one positional write on the
- * threadpool, while the next run fills: the event loop only copies, the SHA-256 and the disk write
- * happen beside it. Landed runs stay in memory for a while, so readers close behind the writer copy
- * the newest bytes from there instead of reading the file back. Run memory is reused, so a fill
- * makes no garbage however long the blob.
+ * The disk store's BlobWriter. Chunks are hashed as they are given and copied into runs of ~1 MiB;
+ * a full run goes to the file in one positional write on the threadpool while the next one fills,
+ * a few runs in flight, so the stream keeps flowing while the disk works. Landed runs stay in
+ * memory for a while, so readers close behind the writer copy the newest bytes from there instead
+ * of reading the file back; every byte given to write() is readable at once. Run memory is reused,
+ * so a fill makes no garbage however long the blob. The temp file's descriptor stays open until
+ * every run's write has returned, so a late write can never land in a reused descriptor.
  *
- * Bytes are readable (`written`) at once, except those of runs still with the thread (about a
- * millisecond a run); `onWritten` says when those come back. The temp file's descriptor stays open
- * until every run's write has returned, so a late write can never land in a reused descriptor.
+ * The hash stays on the event loop: a worker thread fed run by run (memory moved, not copied) took
+ * ~0.25 s per 512 MiB off the loop but cost the process more CPU in total and was no faster on this
+ * project's 2-core benchmark machine (BENCHMARKS.md, issue 15).
  */
+import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { rm } from "node:fs/promises";
 import type { BlobInfo, BlobWriter } from "./blob-store";
 import { DigestMismatchError } from "./blob-store";
-import type { HashStream, HashThread } from "./hash-thread";
 
-/** Bytes per run: one message to the thread and one write syscall each. */
+/** Bytes per run: one write syscall and one threadpool round trip each. */
 const RUN_BYTES = 1024 * 1024;
-/** Runs hashing or writing before write() waits. */
+/** Runs on their way to disk before write() waits. */
 const RUNS_IN_FLIGHT = 4;
 /** Landed runs kept in memory for readers close behind the writer. */
 const RUNS_KEPT = 2;
 
 const DONE = Promise.resolve();
 
+/** Where a writer's bytes end up, as the store sets it up. */
+export interface WriterTarget {
+  digest: string;
+  expectedSize?: number;
+  /** Makes `file` (the writer's temp file) the blob, durable and visible. */
+  publish(size: number, file: string): Promise<BlobInfo>;
+}
+
 interface Run {
-  /** Undefined while the run is with the hashing thread. */
-  bytes?: Buffer;
+  bytes: Buffer;
   start: number;
   filled: number;
-  state: "filling" | "hashing" | "writing" | "landed";
+  /** "failed": its write failed; it stays (in memory) so nothing after it counts as on disk. */
+  state: "filling" | "writing" | "landed" | "failed";
 }
 
 export class FsBlobWriter implements BlobWriter {
-  private readonly stream: HashStream;
+  private readonly hash = createHash("sha256");
   /** Runs in blob order: kept (landed) ones, those on their way, then the one filling. */
   private runs: Run[] = [];
   private readonly spare: Buffer[] = [];
@@ -44,51 +53,36 @@ export class FsBlobWriter implements BlobWriter {
   private flying = 0;
   /** Woken whenever a run moves on (or the writer fails). */
   private waiters: (() => void)[] = [];
-  /** Writes waiting for a run to come back, copied in call order. */
+  /** Writes waiting for a run to land, copied in call order. */
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
   private failure?: Error;
   private done = false;
   private committed = false;
-  private readonly digested: Promise<string>;
   private actual?: string;
   private discarding?: Promise<void>;
 
+  private readonly digest: string;
+  private readonly expectedSize: number | undefined;
+
   constructor(
-    thread: HashThread,
     private readonly handle: FileHandle,
     private readonly tmpPath: string,
-    private readonly digest: string,
-    private readonly expectedSize: number | undefined,
-    private readonly publish: (size: number) => Promise<BlobInfo>,
-    private readonly onWritten: () => void = () => undefined,
+    private readonly target: WriterTarget,
   ) {
-    this.runBytes = Math.max(1, Math.min(RUN_BYTES, expectedSize ?? RUN_BYTES));
-    let digested!: (hex: string) => void;
-    this.digested = new Promise(resolve => (digested = resolve));
-    this.stream = thread.open({
-      hashed: memory => this.hashed(memory),
-      digest: hex => digested(hex),
-      failed: error => {
-        this.fail(error);
-        digested("");
-      },
-    });
+    this.digest = target.digest;
+    this.expectedSize = target.expectedSize;
+    this.runBytes = Math.max(1, Math.min(RUN_BYTES, this.expectedSize ?? RUN_BYTES));
   }
 
-  /** Bytes up to the first run still with the thread (the filling run's bytes count). */
+  /** Every byte given to write() (copied into runs, or queued behind them: readInto waits for those). */
   get written(): number {
-    let end = 0;
-    for (const run of this.runs) {
-      if (run.state === "hashing") return run.start;
-      end = run.start + run.filled;
-    }
-    return Math.max(end, this.landed);
+    return this.issued;
   }
 
   /**
-   * Copies `chunk` into runs; resolves at once unless RUNS_IN_FLIGHT runs are on their way, then
-   * once the rest is copied (the caller may reuse the chunk from then on).
+   * Hashes `chunk` and copies it into runs; resolves at once unless RUNS_IN_FLIGHT runs are on
+   * their way to disk, then once the rest is copied (the caller may reuse the chunk from then on).
    */
   write(chunk: Buffer): Promise<void> {
     if (this.done) return Promise.reject(new Error("write after commit or abort"));
@@ -97,7 +91,8 @@ export class FsBlobWriter implements BlobWriter {
     if (this.expectedSize !== undefined && end > this.expectedSize)
       return Promise.reject(new DigestMismatchError(this.digest, "more bytes than expected", end));
     this.issued = end;
-    // Copy now what fits in the runs we may use; the rest once a run is back, after earlier such writes.
+    this.hash.update(chunk);
+    // Copy now what fits in the runs we may use; the rest once a run lands, after earlier such writes.
     const at = this.queued ? 0 : this.copyChunk(chunk, 0);
     if (at === chunk.length) return DONE;
     this.queued++;
@@ -106,21 +101,28 @@ export class FsBlobWriter implements BlobWriter {
     return copied;
   }
 
+  /** Resolves once nothing is on its way to disk (also after a failure: then it throws it). */
   async flush(): Promise<void> {
     await this.queue;
-    this.sendFilling();
-    while (this.flying > 0 && !this.failure) await this.nextMove();
+    if (!this.failure) this.sendFilling();
+    while (this.flying > 0) await this.nextMove();
     if (this.failure) throw this.failure;
   }
 
   async readInto(buffer: Buffer, position: number, length: number): Promise<number> {
-    const wanted = Math.min(length, buffer.length, this.written - position);
+    if (this.queued) await this.queue; // bytes of earlier writes are in their runs
+    const wanted = Math.min(length, buffer.length, this.issued - position);
     if (wanted <= 0) return 0;
+    // From memory across consecutive runs (a reader at the front takes whole runs per slice).
+    let copied = 0;
     for (const run of this.runs) {
-      if (!run.bytes || position < run.start || position >= run.start + run.filled) continue;
-      const from = position - run.start;
-      return run.bytes.copy(buffer, 0, from, Math.min(run.filled, from + wanted));
+      const at = position + copied;
+      if (at < run.start || at >= run.start + run.filled) continue;
+      const from = at - run.start;
+      copied += run.bytes.copy(buffer, copied, from, Math.min(run.filled, from + wanted - copied));
+      if (copied >= wanted) break;
     }
+    if (copied > 0) return copied;
     const fromDisk = Math.min(wanted, this.landed - position);
     if (fromDisk <= 0) return 0;
     return (await this.handle.read(buffer, 0, fromDisk, position)).bytesRead;
@@ -143,29 +145,24 @@ export class FsBlobWriter implements BlobWriter {
     this.committed = true;
     await this.handle.sync();
     await this.handle.close();
-    return this.publish(this.issued);
+    return this.target.publish(this.issued, this.tmpPath);
   }
 
   async abort(): Promise<void> {
     if (this.committed || this.discarding) return;
     this.done = true;
-    await this.queue;
-    // Runs on their way must come back before the descriptor closes (it could be reused).
-    while (this.flying > 0 && !this.failure) await this.nextMove();
-    while (this.runs.some(run => run.state === "writing")) await this.nextMove();
-    this.stream.drop();
+    // Runs on their way must land before the descriptor closes (it could be reused).
+    await this.flush().catch(() => undefined);
     await this.discard();
   }
 
-  /** Sends the last run, waits for every run to land and for the thread's digest. */
+  /** Writes the last run and waits for every run to land. */
   private async finish(): Promise<string> {
     if (!this.done) {
       this.done = true;
       await this.flush().catch(() => undefined);
-      this.stream.end();
     }
-    const hex = await this.digested;
-    return hex && !this.failure ? `sha256:${hex}` : "sha256:(not computed)";
+    return `sha256:${this.hash.digest("hex")}`;
   }
 
   private async copyIn(chunk: Buffer, from: number): Promise<void> {
@@ -187,10 +184,10 @@ export class FsBlobWriter implements BlobWriter {
         if (runs-- <= 0 || this.flying >= RUNS_IN_FLIGHT) break;
         run = this.newRun();
       }
-      const copied = chunk.copy(run.bytes!, run.filled, at);
+      const copied = chunk.copy(run.bytes, run.filled, at);
       run.filled += copied;
       at += copied;
-      if (run.filled === run.bytes!.length) this.sendFilling();
+      if (run.filled === run.bytes.length) this.sendFilling();
     }
     return at;
   }
@@ -204,7 +201,7 @@ export class FsBlobWriter implements BlobWriter {
     const last = this.runs[this.runs.length - 1];
     const start = last ? last.start + last.filled : 0;
     const run: Run = {
-      bytes: this.spare.pop() ?? allocRun(this.runBytes),
+      bytes: this.spare.pop() ?? Buffer.allocUnsafe(this.runBytes),
       start,
       filled: 0,
       state: "filling",
@@ -213,23 +210,12 @@ export class FsBlobWriter implements BlobWriter {
     return run;
   }
 
-  /** Hands the filling run (if it holds anything) to the hashing thread. */
+  /** Sends the filling run (if it holds anything) to the file. */
   private sendFilling(): void {
     const run = this.fillingRun();
     if (!run || run.filled === 0) return;
-    run.state = "hashing";
-    this.flying++;
-    const memory = run.bytes!.buffer as ArrayBuffer;
-    run.bytes = undefined;
-    this.stream.hash(memory, run.filled);
-  }
-
-  /** A run is back from the thread (in the order sent): readable now, then written to the file. */
-  private hashed(memory: ArrayBuffer): void {
-    const run = this.runs.find(r => r.state === "hashing");
-    if (!run) return;
-    run.bytes = Buffer.from(memory);
     run.state = "writing";
+    this.flying++;
     writeAll(this.handle, run.bytes.subarray(0, run.filled), run.start).then(
       () => {
         run.state = "landed";
@@ -237,16 +223,15 @@ export class FsBlobWriter implements BlobWriter {
         this.moved();
       },
       (err: Error) => {
-        run.state = "landed"; // its write returned: the descriptor may close
-        this.fail(err);
+        run.state = "failed"; // its write returned (the descriptor may close), its bytes are not down
+        this.failure ??= err;
+        this.moved();
       },
     );
-    this.moved();
-    this.onWritten();
   }
 
   private moved(): void {
-    this.flying = this.runs.filter(run => run.state === "hashing" || run.state === "writing").length;
+    this.flying = this.runs.filter(run => run.state === "writing").length;
     this.keepRecent();
     const waiters = this.waiters;
     this.waiters = [];
@@ -258,15 +243,9 @@ export class FsBlobWriter implements BlobWriter {
     let landedRuns = this.runs.filter(run => run.state === "landed").length;
     while (landedRuns > RUNS_KEPT && this.runs[0]?.state === "landed") {
       const oldest = this.runs.shift()!;
-      if (oldest.bytes?.length === this.runBytes) this.spare.push(oldest.bytes);
+      if (oldest.bytes.length === this.runBytes) this.spare.push(oldest.bytes);
       landedRuns--;
     }
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.moved();
-    this.onWritten();
   }
 
   private nextMove(): Promise<void> {
@@ -280,11 +259,6 @@ export class FsBlobWriter implements BlobWriter {
     })();
     return this.discarding;
   }
-}
-
-/** Run memory of its own (not a slice of Node's shared pool), so it can move to the thread. */
-function allocRun(bytes: number): Buffer {
-  return Buffer.from(new ArrayBuffer(bytes));
 }
 
 /** Positional writes until every byte is down (a regular file may take fewer bytes than asked). */

@@ -23,9 +23,10 @@ export type FillFunction = (writer: BlobWriter, sourced: SourceTally) => Promise
 const READ_CHUNK_BYTES = 256 * 1024;
 /**
  * Waiting readers are woken once this many more bytes are readable (or the blob is all there): a
- * reader at the front then sends slices of this size, not every 64 KiB socket read on its own.
+ * reader at the front then sends slices of this size (the HTTP layer's), not every 64 KiB socket
+ * read on its own.
  */
-const WAKE_BYTES = 256 * 1024;
+const WAKE_BYTES = 1024 * 1024;
 
 export class InFlight {
   private readonly fills = new Map<string, Fill>();
@@ -79,15 +80,14 @@ export class Fill {
 
   async run(fill: FillFunction): Promise<void> {
     try {
-      const written = () => {
-        const now = this.writer?.written ?? 0;
-        if (now - this.wokenAt < WAKE_BYTES && now < this.size) return;
-        this.wokenAt = now;
-        this.wake();
-      };
-      const writer = await this.store.create(this.digest, this.size, written);
+      const writer = await this.store.create(this.digest, this.size);
       this.writer = watchWrites(writer, {
-        written,
+        written: () => {
+          const written = this.written;
+          if (written - this.wokenAt < WAKE_BYTES && written < this.size) return;
+          this.wokenAt = written;
+          this.wake();
+        },
         verified: () => {
           this.verified = true;
           this.wake();

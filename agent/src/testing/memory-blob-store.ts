@@ -50,7 +50,7 @@ export class MemoryBlobStore implements BlobStore {
     };
   }
 
-  async create(digest: string, expectedSize?: number, onWritten?: () => void): Promise<BlobWriter> {
+  async create(digest: string, expectedSize?: number): Promise<BlobWriter> {
     parseDigest(digest);
     const chunks: Buffer[] = [];
     let written = 0;
@@ -65,7 +65,6 @@ export class MemoryBlobStore implements BlobStore {
           throw new DigestMismatchError(digest, "more bytes than expected", written + chunk.length);
         chunks.push(Buffer.from(chunk));
         written += chunk.length;
-        onWritten?.();
       },
       async flush() {},
       async readInto(buffer, position, length) {
