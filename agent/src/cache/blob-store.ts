@@ -48,6 +48,15 @@ export interface BlobWriter {
   write(chunk: Buffer): Promise<void>;
   /** Resolves once every byte given to write() so far can be read back (`written` covers it). */
   flush(): Promise<void>;
+  /**
+   * Optional (the disk store's writers have it), before the first write: the blob's bytes are
+   * already stored in `file`, a file in the cache's directory that its owner fills at the bytes'
+   * offsets (a swarm download's data file). Returns the writer to use from then on: its write(chunk)
+   * takes bytes that are already in `file` at that offset (hashing them, not writing them again),
+   * and commit() verifies the digest, then moves `file` itself into the store (no copy). On a
+   * mismatch or abort the file stays where it is, for its owner to delete.
+   */
+  adopt?(file: string): Promise<BlobWriter>;
   /** Reads bytes already written (for requests streaming a blob that is still being filled). */
   readInto(buffer: Buffer, position: number, length: number): Promise<number>;
   /** Ends writing and checks size and digest; throws DigestMismatchError (and discards) on a mismatch. */

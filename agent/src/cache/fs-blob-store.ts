@@ -5,9 +5,9 @@
  * them); blobs committed by this process were verified as they were written.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { parseDigest, SHA256_HEX } from "../../../protocol/digest";
 import type { ByteSpan } from "../../../protocol/range";
@@ -20,6 +20,7 @@ import {
   chooseEvictions,
   SliceSource,
 } from "./blob-store";
+import { FsAdoptedWriter } from "./fs-adopted-writer";
 import { FsBlobWriter, WriterTarget } from "./fs-blob-writer";
 
 interface Entry extends BlobInfo {
@@ -185,6 +186,22 @@ export class FsBlobStore implements BlobStore {
         const entry: Entry = { digest, size, lastUsedMs: now, verified: true, readers: 0 };
         this.entries.set(digest, entry);
         return { digest, size, lastUsedMs: entry.lastUsedMs };
+      },
+      adopt: async file => {
+        // Only files of this cache (same filesystem, so the rename on commit moves, never copies).
+        const inside = relative(this.dir, resolve(file));
+        if (inside.startsWith("..") || isAbsolute(inside) || inside.startsWith(`blobs${sep}`))
+          throw new Error(`cannot adopt ${file}: not a file of the cache at ${this.dir}`);
+        // A regular file, not a link to one elsewhere: the rename would move the link, not the bytes.
+        // O_NOFOLLOW and a check on the descriptor leave no gap between the check and the open.
+        const adopted = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch(err => {
+          throw new Error(`cannot adopt ${file}: ${(err as Error).message}`);
+        });
+        if (!(await adopted.stat()).isFile()) {
+          await adopted.close();
+          throw new Error(`cannot adopt ${file}: not a regular file`);
+        }
+        return new FsAdoptedWriter(adopted, file, digest, expectedSize, target.publish);
       },
     };
     return new FsBlobWriter(handle, tmp, target);

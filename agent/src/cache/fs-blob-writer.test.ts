@@ -32,6 +32,9 @@ async function writerOver(failFrom: number, failTo = Infinity) {
       published.push(file);
       return { digest: blob.digest, size, lastUsedMs: 0 };
     },
+    adopt: async () => {
+      throw new Error("not in this test");
+    },
   });
   return { writer, path, blob, published };
 }

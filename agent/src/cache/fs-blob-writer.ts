@@ -30,8 +30,10 @@ const DONE = Promise.resolve();
 export interface WriterTarget {
   digest: string;
   expectedSize?: number;
-  /** Makes `file` (the writer's temp file) the blob, durable and visible. */
+  /** Makes `file` (the writer's temp file, or the file it adopted) the blob, durable and visible. */
   publish(size: number, file: string): Promise<BlobInfo>;
+  /** A writer over `file`, an existing file in the cache's directory (BlobWriter.adopt). */
+  adopt(file: string): Promise<BlobWriter>;
 }
 
 interface Run {
@@ -99,6 +101,13 @@ export class FsBlobWriter implements BlobWriter {
     const copied = this.queue.then(() => this.copyIn(chunk, at)).finally(() => this.queued--);
     this.queue = copied.catch(() => undefined);
     return copied;
+  }
+
+  /** Before any write: gives up the temp file and hands over to a writer over `file`. */
+  async adopt(file: string): Promise<BlobWriter> {
+    if (this.issued > 0 || this.done) throw new Error("adopt() must come before any write");
+    await this.abort();
+    return this.target.adopt(file);
   }
 
   /** Resolves once nothing is on its way to disk (also after a failure: then it throws it). */

@@ -9,7 +9,7 @@
  */
 import { Readable } from "node:stream";
 import type { ByteSpan } from "../../../protocol/range";
-import type { BlobStore, BlobWriter, SliceSource } from "./blob-store";
+import type { BlobInfo, BlobStore, BlobWriter, SliceSource } from "./blob-store";
 
 /** Bytes a fill got from each place; a fill that only uses the origin may leave it empty. */
 export interface SourceTally {
@@ -81,8 +81,9 @@ export class Fill {
   async run(fill: FillFunction): Promise<void> {
     try {
       const writer = await this.store.create(this.digest, this.size);
-      this.writer = watchWrites(writer, {
+      this.writer = new WatchedWriter(writer, {
         written: () => {
+          // Through the fill's view: after an adopt() the bytes are counted by the new writer.
           const written = this.written;
           if (written - this.wokenAt < WAKE_BYTES && written < this.size) return;
           this.wokenAt = written;
@@ -170,27 +171,56 @@ export class Fill {
   }
 }
 
-/** The writer, telling the fill when bytes become readable and when they verify. */
-function watchWrites(writer: BlobWriter, on: { written: () => void; verified: () => void }): BlobWriter {
-  return {
-    get written() {
-      return writer.written;
-    },
-    write: chunk => {
-      const taken = writer.write(chunk);
-      on.written(); // readers may read them now (a writer's readInto waits for bytes it queued)
-      return taken;
-    },
-    flush: () => writer.flush(),
-    readInto: (buffer, position, length) => writer.readInto(buffer, position, length),
-    verify: () => writer.verify(),
-    commit: async () => {
-      await writer.verify();
-      on.verified();
-      return writer.commit();
-    },
-    abort: () => writer.abort(),
-  };
+/**
+ * The fill's view of its writer: tells the fill when bytes become readable and when they verify,
+ * and follows the writer an adopt() hands over to (the fill counts and reads through it).
+ */
+class WatchedWriter implements BlobWriter {
+  constructor(
+    private inner: BlobWriter,
+    private readonly on: { written: () => void; verified: () => void },
+  ) {}
+
+  get written(): number {
+    return this.inner.written;
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    const taken = this.inner.write(chunk);
+    this.on.written(); // readers may read them now (a writer's readInto waits for bytes it queued)
+    return taken;
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  get adopt(): ((file: string) => Promise<BlobWriter>) | undefined {
+    const adopt = this.inner.adopt?.bind(this.inner);
+    if (!adopt) return undefined;
+    return async file => {
+      this.inner = await adopt(file);
+      return this;
+    };
+  }
+
+  readInto(buffer: Buffer, position: number, length: number): Promise<number> {
+    return this.inner.readInto(buffer, position, length);
+  }
+
+  verify(): Promise<void> {
+    return this.inner.verify();
+  }
+
+  async commit(): Promise<BlobInfo> {
+    await this.inner.verify();
+    this.on.verified();
+    return this.inner.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.inner.abort();
+  }
 }
 
 async function* chunks(source: SliceSource, span: ByteSpan): AsyncGenerator<Buffer> {

@@ -1,9 +1,14 @@
 /** One behaviour suite every BlobStore must pass (the disk store and its in-memory twin). */
 import { createHash, randomBytes } from "node:crypto";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { BlobInfo, BlobStore, BlobStoreOptions, EvictionReason } from "../cache/blob-store";
 
-export type StoreFactory = (options: BlobStoreOptions) => Promise<BlobStore>;
+/** A store, and a directory where it may adopt files (BlobWriter.adopt). */
+export type StoreFactory = (
+  options: BlobStoreOptions,
+) => Promise<BlobStore | { store: BlobStore; adoptDir: string }>;
 
 export function blobOf(size: number): { bytes: Buffer; digest: string } {
   const bytes = randomBytes(size);
@@ -23,7 +28,12 @@ async function put(store: BlobStore, blob: { bytes: Buffer; digest: string }): P
   return writer.commit();
 }
 
-export function describeBlobStoreConformance(name: string, factory: StoreFactory): void {
+export function describeBlobStoreConformance(name: string, make: StoreFactory): void {
+  const opened = async (options: BlobStoreOptions) => {
+    const made = await make(options);
+    return "store" in made ? made : { store: made, adoptDir: undefined };
+  };
+  const factory = async (options: BlobStoreOptions) => (await opened(options)).store;
   describe(`${name} (BlobStore conformance)`, () => {
     let clock = 1_000_000;
     const evicted: [string, EvictionReason][] = [];
@@ -139,6 +149,41 @@ export function describeBlobStoreConformance(name: string, factory: StoreFactory
       expect(await store.stat(blob.digest)).toMatchObject({ size: blob.bytes.length });
     });
 
+    it("adopts a file that already holds the bytes: hashes what it is given, commits without copying", async () => {
+      const { store, adoptDir } = await opened(options());
+      const blob = blobOf(3 * 1024 * 1024 + 5);
+      const file = await fileWith(adoptDir, "adopted.data", blob.bytes);
+      const writer = await store.create(blob.digest, blob.bytes.length);
+      expect(writer.adopt).toBeDefined();
+      const adopted = await writer.adopt!(file);
+      for (let at = 0; at < blob.bytes.length; at += 1024 * 1024)
+        await adopted.write(blob.bytes.subarray(at, at + 1024 * 1024));
+      expect(adopted.written).toBe(blob.bytes.length);
+      const into = Buffer.alloc(4096);
+      expect(await adopted.readInto(into, 10, 4096)).toBe(4096);
+      expect(into.equals(blob.bytes.subarray(10, 4106))).toBe(true);
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      await adopted.commit();
+      expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+      await expect(stat(file)).rejects.toMatchObject({ code: "ENOENT" }); // moved into the store
+    });
+
+    it("refuses a mismatch after adopting, leaving the file to its owner, and refuses adopting after a write", async () => {
+      const { store, adoptDir } = await opened(options());
+      const blob = blobOf(100_000);
+      const file = await fileWith(adoptDir, "mismatch.data", Buffer.alloc(100_000));
+      const writer = await store.create(blob.digest, blob.bytes.length);
+      const adopted = await writer.adopt!(file);
+      await adopted.write(Buffer.alloc(100_000));
+      await expect(adopted.commit()).rejects.toMatchObject({ code: "PEERPULL_DIGEST_MISMATCH" });
+      expect(await store.stat(blob.digest)).toBeUndefined();
+      expect((await stat(file)).size).toBe(100_000);
+      const late = await store.create(blob.digest, blob.bytes.length);
+      await late.write(blob.bytes.subarray(0, 10));
+      await expect(late.adopt!(file)).rejects.toThrow("before any write");
+      await late.abort();
+    });
+
     it("refuses content that does not match its digest or size", async () => {
       const store = await factory(options());
       const blob = blobOf(2000);
@@ -185,4 +230,13 @@ export function describeBlobStoreConformance(name: string, factory: StoreFactory
       expect(store.usage()).toEqual({ bytes: 0, blobs: 0 });
     });
   });
+}
+
+/** A file of `bytes` in `dir`, as a swarm download would leave it. */
+async function fileWith(dir: string | undefined, name: string, bytes: Buffer): Promise<string> {
+  if (!dir) throw new Error("this store's factory gives no directory to adopt files from");
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${randomBytes(4).toString("hex")}-${name}`);
+  await writeFile(path, bytes);
+  return path;
 }
