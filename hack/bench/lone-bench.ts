@@ -5,10 +5,10 @@
  */
 import { AgentProcess, startAgent } from "../testenv/agent";
 import { buildImage, pushImage } from "../testenv/oci-image";
-import { Teardown } from "../testenv/processes";
+import { Teardown, waitFor } from "../testenv/processes";
 import { Registry, startRegistry } from "../testenv/registry";
 import { startTrackerProcess, TrackerProcess } from "../testenv/tracker";
-import { median, MiB, timedGet } from "./measure";
+import { cpuSeconds, median, MiB, timedGet } from "./measure";
 import { BenchResult } from "./result";
 
 const UPSTREAM = "registry.test";
@@ -46,17 +46,34 @@ async function agents(
   return started;
 }
 
-/** Seconds until the last of `count` fresh agents has the whole blob, all starting at once. */
-async function pullAtOnce(setup: Setup, count: number, swarm: boolean): Promise<number> {
+/**
+ * Seconds until the last of `count` fresh agents has the whole blob, all starting at once, and the
+ * CPU seconds the agents spent on it together.
+ */
+async function pullAtOnce(
+  setup: Setup,
+  count: number,
+  swarm: boolean,
+): Promise<{ seconds: number; cpu: number }> {
   const teardown = new Teardown();
   try {
     const nodes = await agents(setup, count, swarm, teardown);
     const url = (agent: AgentProcess) => `${agent.url}/v2/${UPSTREAM}/${REPO}/blobs/${setup.digest}`;
+    const cpu = () => Promise.all(nodes.map(agent => cpuSeconds(agent.process.pid)));
+    const cpuBefore = await cpu();
     const started = process.hrtime.bigint();
     const pulls = await Promise.all(nodes.map(agent => timedGet(url(agent), { hash: true })));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (pulls.some(p => p.digest !== setup.digest)) throw new Error("an agent served wrong bytes");
-    return seconds;
+    // Counted once every agent has committed the blob (the fsync follows the client's last byte).
+    for (const agent of nodes)
+      await waitFor(
+        "blob committed",
+        async () => ((await agent.metric("peerpull_cache_blobs")) === 1 ? true : undefined),
+        { timeoutMs: 60_000 },
+      );
+    const cpuAfter = await cpu();
+    return { seconds, cpu: cpuAfter.reduce((sum, after, i) => sum + after - cpuBefore[i], 0) };
   } finally {
     await teardown.run();
   }
@@ -75,12 +92,16 @@ export async function loneBench(args: string[]): Promise<BenchResult[]> {
     teardown.add(() => layout.remove());
     await pushImage(layout, registry, REPO, "1", { timeoutMs: 600_000 });
     const setup: Setup = { registry, tracker, ...layout.layers[0] };
+    const kinds = { plain: [1, false], lone: [1, true], two: [2, true], three: [3, true] } as const;
     const samples: Record<string, number[]> = { plain: [], lone: [], two: [], three: [] };
+    /** Agent CPU seconds per 100 MiB delivered to clients, per round. */
+    const cpu: Record<string, number[]> = { plain: [], lone: [], two: [], three: [] };
     for (let i = 0; i < rounds; i++) {
-      samples.plain.push(await pullAtOnce(setup, 1, false));
-      samples.lone.push(await pullAtOnce(setup, 1, true));
-      samples.two.push(await pullAtOnce(setup, 2, true));
-      samples.three.push(await pullAtOnce(setup, 3, true));
+      for (const [key, [count, swarm]] of Object.entries(kinds)) {
+        const pull = await pullAtOnce(setup, count, swarm);
+        samples[key].push(pull.seconds);
+        cpu[key].push(round((pull.cpu * 100) / (count * sizeMiB)));
+      }
     }
     const baseline = median(samples.plain);
     const line = (key: string, metric: string, limit: number): BenchResult => {
@@ -97,7 +118,20 @@ export async function loneBench(args: string[]): Promise<BenchResult[]> {
         details: { rounds, sizeMiB, samples: samples[key], plain: samples.plain },
       };
     };
+    const cpuLine = (key: keyof typeof kinds, who: string): BenchResult => ({
+      scenario: "lone",
+      metric: `agent CPU seconds per 100 MiB delivered, ${who} (${sizeMiB} MiB blob)`,
+      unit: "s",
+      value: median(cpu[key]),
+      baseline: median(cpu.plain),
+      ratio: round(median(cpu[key]) / median(cpu.plain)),
+      details: { rounds, samples: cpu[key], plain: cpu.plain },
+    });
     return [
+      cpuLine("plain", "no tracker (a plain cold pull)"),
+      cpuLine("lone", "lone swarm member"),
+      cpuLine("two", "2 members at once"),
+      cpuLine("three", "3 members at once"),
       line("lone", `${sizeMiB} MiB cold pull, lone swarm member vs the same agent without a tracker`, 1.2),
       line("two", `${sizeMiB} MiB, 2 members at once (last done) vs one plain cold pull`, 1.5),
       line("three", `${sizeMiB} MiB, 3 members at once (last done) vs one plain cold pull`, 1.5),
@@ -105,4 +139,8 @@ export async function loneBench(args: string[]): Promise<BenchResult[]> {
   } finally {
     await teardown.run();
   }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }

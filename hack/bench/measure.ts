@@ -1,6 +1,6 @@
 /** Small measuring tools for the bench harness: timed downloads, peak RSS, medians. */
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { request } from "undici";
 
 export interface Download {
@@ -55,4 +55,42 @@ export async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticksPerSecond = 100; // USER_HZ on Linux
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+export interface CpuBreakdown {
+  user: number;
+  system: number;
+  /** CPU seconds of the main thread and of all other threads (threadpool, GC, compiler). */
+  threads: Record<string, number>;
+}
+
+/** User and system CPU seconds of a process, and of its main thread and the others, from /proc. */
+export async function cpuBreakdown(pid: number): Promise<CpuBreakdown> {
+  const fields = async (path: string) => {
+    const stat = await readFile(path, "utf8");
+    return {
+      name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+      rest: stat.slice(stat.lastIndexOf(")") + 2).split(" "),
+    };
+  };
+  const own = await fields(`/proc/${pid}/stat`);
+  const threads: Record<string, number> = {};
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    try {
+      const t = await fields(`/proc/${pid}/task/${tid}/stat`);
+      const name = tid === String(pid) ? "main" : "others";
+      threads[name] = (threads[name] ?? 0) + (Number(t.rest[11]) + Number(t.rest[12])) / 100;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { user: Number(own.rest[11]) / 100, system: Number(own.rest[12]) / 100, threads };
+}
+
+/** `after - before`, field by field. */
+export function cpuSpent(before: CpuBreakdown, after: CpuBreakdown): CpuBreakdown {
+  const threads: Record<string, number> = {};
+  for (const [name, seconds] of Object.entries(after.threads))
+    threads[name] = Math.round((seconds - (before.threads[name] ?? 0)) * 100) / 100;
+  return { user: after.user - before.user, system: after.system - before.system, threads };
 }

@@ -13,7 +13,7 @@ import { httpIn } from "../netns/netns";
 import { buildImage, OciLayout } from "../testenv/oci-image";
 import { parsePromText } from "../testenv/prom-text";
 import { parseByteSize, parseDuration } from "../../protocol/units";
-import { cpuSeconds, MiB } from "./measure";
+import { CpuBreakdown, cpuBreakdown, cpuSeconds, cpuSpent, MiB } from "./measure";
 import { BenchResult } from "./result";
 
 interface SwarmBenchOptions {
@@ -38,6 +38,8 @@ interface NodeRun {
   peerMiB: number;
   uploadMiB: number;
   cpuSeconds: number;
+  /** Where that CPU went: user/system, main thread/others. */
+  cpu: CpuBreakdown;
 }
 
 const REPO = "bench/swarm";
@@ -117,7 +119,7 @@ export async function swarmBench(args: string[]): Promise<BenchResult[]> {
           ? await rolling(cluster, layout, opts)
           : await herdVsBaseline(cluster, layout, phase, opts);
       for (const r of phaseResults)
-        process.stderr.write(`swarm ${phase}: ${r.metric} = ${r.ratio} (${r.target})\n`);
+        process.stderr.write(`swarm ${phase}: ${r.metric} = ${r.ratio ?? r.value} (${r.target ?? r.unit})\n`);
       results.push(...phaseResults);
     }
     return results;
@@ -167,6 +169,7 @@ async function herdVsBaseline(
   const results = [
     ratioResult(scenario, "origin bytes / image bytes", "bytes", origin, size, "<= 1.05", details),
     ratioResult(scenario, "last node / (S/B)", "s", last, idealSeconds, "<= 1.5"),
+    cpuResult(scenario, perNode, size),
   ];
   if (!opts.baseline) return results;
   const baseline = Math.max(...direct);
@@ -215,6 +218,7 @@ async function rolling(
   };
   return [
     ratioResult("swarm-rolling-1x", "origin bytes / image bytes", "bytes", origin, size, "<= 1.05", details),
+    cpuResult("swarm-rolling-1x", perNode, size),
   ];
 }
 
@@ -239,6 +243,23 @@ function ratioResult(
     target,
     pass: ratio <= bound,
     details,
+  };
+}
+
+/**
+ * Agent CPU seconds per 100 MiB delivered to the clients: every agent's CPU over the phase (its
+ * uploads to peers included) over every client's bytes. Informational (issue 15 halves it).
+ */
+function cpuResult(scenario: string, perNode: NodeRun[], imageBytes: number): BenchResult {
+  const cpu = perNode.reduce((sum, n) => sum + n.cpuSeconds, 0);
+  const delivered = perNode.length * imageBytes;
+  const perNodeCpu = perNode.map(n => round((n.cpuSeconds * 100 * MiB) / imageBytes));
+  return {
+    scenario,
+    metric: "agent CPU seconds per 100 MiB delivered",
+    unit: "s",
+    value: round((cpu * 100 * MiB) / delivered),
+    details: { perNode: perNodeCpu, min: Math.min(...perNodeCpu), max: Math.max(...perNodeCpu) },
   };
 }
 
@@ -280,7 +301,7 @@ async function pullIn(
   return (Date.now() - started) / 1000;
 }
 
-type Bytes = { origin: number; peer: number; upload: number; cpu: number };
+type Bytes = { origin: number; peer: number; upload: number; cpu: number; cpuDetail: CpuBreakdown };
 
 async function agentBytes(cluster: SwarmCluster, agent: ClusterAgent): Promise<Bytes> {
   const { body } = await httpIn(cluster.network, agent.node.ns, `${agent.peerUrl}/metrics`, {
@@ -295,6 +316,7 @@ async function agentBytes(cluster: SwarmCluster, agent: ClusterAgent): Promise<B
     peer: sum("peerpull_peer_download_bytes_total"),
     upload: sum("peerpull_peer_upload_bytes_total"),
     cpu: await cpuSeconds(agent.process.pid),
+    cpuDetail: await cpuBreakdown(agent.process.pid),
   };
 }
 
@@ -308,6 +330,7 @@ async function nodeRuns(cluster: SwarmCluster, before: Bytes[], seconds: number[
     peerMiB: mib(after[i].peer - before[i].peer),
     uploadMiB: mib(after[i].upload - before[i].upload),
     cpuSeconds: round(after[i].cpu - before[i].cpu),
+    cpu: cpuSpent(before[i].cpuDetail, after[i].cpuDetail),
   }));
 }
 

@@ -11,11 +11,6 @@ import type { AgentMetrics } from "../metrics";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import { BlobProvider, BlobRequest, BlobStream } from "./blob-source";
 
-/** Origin chunks (~64 KiB) are written in larger slices: one write syscall and wake-up per slice. */
-const WRITE_BATCH_BYTES = 1024 * 1024;
-/** Disk writes allowed to overlap the origin stream (bounds the memory a fill holds to ~4 MiB). */
-const WRITES_IN_FLIGHT = 4;
-
 export interface CachedBlobProviderDeps {
   store: BlobStore;
   inFlight: InFlight;
@@ -68,14 +63,8 @@ export class CachedBlobProvider implements BlobProvider {
         request.digest,
         request.credentials,
       );
-      const writing: Promise<void>[] = [];
-      for await (const batch of inBatches(chunks, WRITE_BATCH_BYTES)) {
-        const landed = writer.write(batch);
-        landed.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
-        writing.push(landed);
-        if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
-      }
-      await Promise.all(writing);
+      // Each origin chunk as it comes: the writer copies it into its batches.
+      for await (const chunk of chunks) await writer.write(chunk);
       await writer.commit();
       timer();
     } catch (err) {
@@ -85,19 +74,4 @@ export class CachedBlobProvider implements BlobProvider {
       throw err;
     }
   }
-}
-
-async function* inBatches(chunks: AsyncIterable<Buffer>, minBytes: number): AsyncGenerator<Buffer> {
-  let batch: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of chunks) {
-    batch.push(chunk);
-    size += chunk.length;
-    if (size >= minBytes) {
-      yield Buffer.concat(batch, size);
-      batch = [];
-      size = 0;
-    }
-  }
-  if (size > 0) yield Buffer.concat(batch, size);
 }

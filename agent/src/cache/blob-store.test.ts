@@ -1,4 +1,4 @@
-import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { blobOf, describeBlobStoreConformance, readAll } from "../testing/blob-store-conformance";
@@ -14,8 +14,57 @@ async function freshDir(): Promise<string> {
 }
 afterAll(() => Promise.all(dirs.map(dir => rm(dir, { recursive: true, force: true }))));
 
-describeBlobStoreConformance("MemoryBlobStore", async options => new MemoryBlobStore(options));
-describeBlobStoreConformance("FsBlobStore", async options => FsBlobStore.open(await freshDir(), options));
+describeBlobStoreConformance("MemoryBlobStore", async options => ({
+  store: new MemoryBlobStore(options),
+  adoptDir: await freshDir(),
+}));
+describeBlobStoreConformance("FsBlobStore", async options => {
+  const dir = await freshDir();
+  return { store: await FsBlobStore.open(dir, options), adoptDir: join(dir, "partial") };
+});
+
+describe("FsBlobStore adopting a file", () => {
+  const options: BlobStoreOptions = { ttlMs: 60_000, maxBytes: 0 };
+
+  it("adopts only files of its own cache directory, never a blob already in it", async () => {
+    const dir = await freshDir();
+    const store = await FsBlobStore.open(dir, options);
+    const blob = blobOf(1000);
+    const outside = join(await freshDir(), "elsewhere.data");
+    await writeFile(outside, blob.bytes);
+    for (const file of [outside, join(dir, "..", "x.data"), join(dir, "blobs", "sha256", "f".repeat(64))]) {
+      const writer = await store.create(blob.digest, 1000);
+      await expect(writer.adopt!(file)).rejects.toThrow("not a file of the cache");
+    }
+  });
+
+  it("refuses a link planted in its own directory, even one to a file holding the right bytes", async () => {
+    const dir = await freshDir();
+    const store = await FsBlobStore.open(dir, options);
+    const blob = blobOf(1000);
+    const target = join(await freshDir(), "elsewhere.data");
+    await writeFile(target, blob.bytes);
+    await mkdir(join(dir, "partial"), { recursive: true });
+    const link = join(dir, "partial", "planted.data");
+    await symlink(target, link);
+    await expect((await store.create(blob.digest, 1000)).adopt!(link)).rejects.toThrow("cannot adopt");
+    expect(await store.stat(blob.digest)).toBeUndefined();
+  });
+
+  it("leaves no blob behind when the process dies before the adopted file is committed", async () => {
+    const dir = await freshDir();
+    const store = await FsBlobStore.open(dir, options);
+    const blob = blobOf(5000);
+    await mkdir(join(dir, "partial"), { recursive: true });
+    const file = join(dir, "partial", "download.data");
+    await writeFile(file, blob.bytes);
+    const adopted = await (await store.create(blob.digest, 5000)).adopt!(file);
+    await adopted.write(blob.bytes); // never committed: a crash
+    const reopened = await FsBlobStore.open(dir, options);
+    expect(await reopened.stat(blob.digest)).toBeUndefined();
+    expect(await readdir(join(dir, "blobs", "sha256"))).toEqual([]);
+  });
+});
 
 describe("FsBlobStore across restarts", () => {
   const options: BlobStoreOptions = { ttlMs: 60_000, maxBytes: 0 };

@@ -37,12 +37,26 @@ export interface SliceSource {
 }
 
 export interface BlobWriter {
+  /** Bytes that can be read back with readInto() (in order from 0). */
   readonly written: number;
   /**
-   * Appends; resolves when these bytes (and all before them) can be read back with read(). A caller
-   * may issue the next write before the previous one resolves.
+   * Appends `chunk`. Resolves when the writer has taken all of it and has room for more (the
+   * caller may reuse the chunk from then on), so a caller that awaits each write keeps the disk's
+   * pace. Writes apply in call order, also when the next is issued before the previous one
+   * resolved. The bytes count in `written` (and readInto() returns them) from the call on.
    */
   write(chunk: Buffer): Promise<void>;
+  /** Resolves once every byte given to write() so far can be read back (`written` covers it). */
+  flush(): Promise<void>;
+  /**
+   * Optional (the disk store's writers have it), before the first write: the blob's bytes are
+   * already stored in `file`, a file in the cache's directory that its owner fills at the bytes'
+   * offsets (a swarm download's data file). Returns the writer to use from then on: its write(chunk)
+   * takes bytes that are already in `file` at that offset (hashing them, not writing them again),
+   * and commit() verifies the digest, then moves `file` itself into the store (no copy). On a
+   * mismatch or abort the file stays where it is, for its owner to delete.
+   */
+  adopt?(file: string): Promise<BlobWriter>;
   /** Reads bytes already written (for requests streaming a blob that is still being filled). */
   readInto(buffer: Buffer, position: number, length: number): Promise<number>;
   /** Ends writing and checks size and digest; throws DigestMismatchError (and discards) on a mismatch. */

@@ -109,3 +109,27 @@ describe("FsBlobStore last-used times and eviction across restarts", () => {
     expect(evicted.map(([digest]) => digest)).toEqual([idle.digest, held.digest]);
   });
 });
+
+describe("FsBlobStore writer", () => {
+  it("serves what it was given from memory and from the file alike, before and after flush", async () => {
+    const store = await FsBlobStore.open(await freshDir(), { ttlMs: 60_000, maxBytes: 0 });
+    const blob = blobOf(12 * 1024 * 1024 + 7);
+    const writer = await store.create(blob.digest, blob.bytes.length);
+    const readBack = async () => {
+      const out = Buffer.alloc(writer.written);
+      for (let at = 0; at < out.length; ) {
+        const read = await writer.readInto(out.subarray(at), at, Math.min(1024 * 1024, out.length - at));
+        expect(read).toBeGreaterThan(0);
+        at += read;
+      }
+      return out;
+    };
+    for (let at = 0; at < blob.bytes.length; at += 65_536)
+      await writer.write(blob.bytes.subarray(at, at + 65_536));
+    expect((await readBack()).equals(blob.bytes)).toBe(true); // some runs may still be on their way
+    await writer.flush();
+    expect((await readBack()).equals(blob.bytes)).toBe(true); // the oldest bytes now only on disk
+    await writer.commit();
+    expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+  });
+});

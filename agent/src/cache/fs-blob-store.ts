@@ -5,9 +5,9 @@
  * them); blobs committed by this process were verified as they were written.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { FileHandle, mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
-import { join } from "node:path";
+import { constants, createReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { parseDigest, SHA256_HEX } from "../../../protocol/digest";
 import type { ByteSpan } from "../../../protocol/range";
@@ -18,9 +18,10 @@ import {
   BlobStoreOptions,
   BlobWriter,
   chooseEvictions,
-  DigestMismatchError,
   SliceSource,
 } from "./blob-store";
+import { FsAdoptedWriter } from "./fs-adopted-writer";
+import { FsBlobWriter, WriterTarget } from "./fs-blob-writer";
 
 interface Entry extends BlobInfo {
   verified: boolean;
@@ -170,19 +171,40 @@ export class FsBlobStore implements BlobStore {
   }
 
   async create(digest: string, expectedSize?: number): Promise<BlobWriter> {
-    parseDigest(digest);
-    const tmp = join(this.tmpDir, `${parseDigest(digest).hex}.${randomBytes(6).toString("hex")}`);
+    const { hex } = parseDigest(digest);
+    const tmp = join(this.tmpDir, `${hex}.${randomBytes(6).toString("hex")}`);
     const handle = await open(tmp, "w+");
-    return new FsBlobWriter(handle, tmp, digest, expectedSize, async size => {
-      const now = this.now();
-      // The persisted last-used time is the store's clock, not the filesystem's write time.
-      await utimes(tmp, now / 1000, now / 1000);
-      await rename(tmp, this.pathOf(digest));
-      await fsyncDir(this.blobDir);
-      const entry: Entry = { digest, size, lastUsedMs: now, verified: true, readers: 0 };
-      this.entries.set(digest, entry);
-      return { digest, size, lastUsedMs: entry.lastUsedMs };
-    });
+    const target: WriterTarget = {
+      digest,
+      expectedSize,
+      publish: async (size, file) => {
+        const now = this.now();
+        // The persisted last-used time is the store's clock, not the filesystem's write time.
+        await utimes(file, now / 1000, now / 1000);
+        await rename(file, this.pathOf(digest));
+        await fsyncDir(this.blobDir);
+        const entry: Entry = { digest, size, lastUsedMs: now, verified: true, readers: 0 };
+        this.entries.set(digest, entry);
+        return { digest, size, lastUsedMs: entry.lastUsedMs };
+      },
+      adopt: async file => {
+        // Only files of this cache (same filesystem, so the rename on commit moves, never copies).
+        const inside = relative(this.dir, resolve(file));
+        if (inside.startsWith("..") || isAbsolute(inside) || inside.startsWith(`blobs${sep}`))
+          throw new Error(`cannot adopt ${file}: not a file of the cache at ${this.dir}`);
+        // A regular file, not a link to one elsewhere: the rename would move the link, not the bytes.
+        // O_NOFOLLOW and a check on the descriptor leave no gap between the check and the open.
+        const adopted = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch(err => {
+          throw new Error(`cannot adopt ${file}: ${(err as Error).message}`);
+        });
+        if (!(await adopted.stat()).isFile()) {
+          await adopted.close();
+          throw new Error(`cannot adopt ${file}: not a regular file`);
+        }
+        return new FsAdoptedWriter(adopted, file, digest, expectedSize, target.publish);
+      },
+    };
+    return new FsBlobWriter(handle, tmp, target);
   }
 
   async delete(digest: string): Promise<void> {
@@ -207,84 +229,6 @@ export class FsBlobStore implements BlobStore {
       await this.delete(info.digest);
       this.options.onEvict?.(info, reason);
     }
-  }
-}
-
-/**
- * Writes may be issued before earlier ones finish (positional writes, hashed in call order), so the
- * origin stream keeps flowing while the disk works; `written` counts only bytes whose write, and
- * every earlier write, has completed.
- */
-class FsBlobWriter implements BlobWriter {
-  private readonly hash = createHash("sha256");
-  private issued = 0;
-  private completed = 0;
-  private tail: Promise<void> = Promise.resolve();
-  private done = false;
-  private actual?: string;
-
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly tmpPath: string,
-    private readonly digest: string,
-    private readonly expectedSize: number | undefined,
-    private readonly publish: (size: number) => Promise<BlobInfo>,
-  ) {}
-
-  get written(): number {
-    return this.completed;
-  }
-
-  write(chunk: Buffer): Promise<void> {
-    if (this.done) return Promise.reject(new Error("write after commit or abort"));
-    const position = this.issued;
-    const end = position + chunk.length;
-    if (this.expectedSize !== undefined && end > this.expectedSize)
-      return Promise.reject(new DigestMismatchError(this.digest, "more bytes than expected", end));
-    this.issued = end;
-    this.hash.update(chunk);
-    const landed = this.handle.write(chunk, 0, chunk.length, position);
-    this.tail = Promise.all([this.tail, landed]).then(() => {
-      this.completed = end;
-    });
-    return this.tail;
-  }
-
-  async readInto(buffer: Buffer, position: number, length: number): Promise<number> {
-    const wanted = Math.min(length, buffer.length, Math.max(0, this.completed - position));
-    return (await this.handle.read(buffer, 0, wanted, position)).bytesRead;
-  }
-
-  async verify(): Promise<void> {
-    this.done = true;
-    await this.tail;
-    this.actual ??= `sha256:${this.hash.digest("hex")}`;
-    if (
-      this.actual !== this.digest ||
-      (this.expectedSize !== undefined && this.issued !== this.expectedSize)
-    ) {
-      await this.discard();
-      throw new DigestMismatchError(this.digest, this.actual, this.issued);
-    }
-  }
-
-  async commit(): Promise<BlobInfo> {
-    await this.verify();
-    await this.handle.sync();
-    await this.handle.close();
-    return this.publish(this.issued);
-  }
-
-  async abort(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    await this.discard();
-  }
-
-  private async discard(): Promise<void> {
-    await this.tail.catch(() => undefined);
-    await this.handle.close().catch(() => undefined);
-    await rm(this.tmpPath, { force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryBlobStore } from "../testing/memory-blob-store";
@@ -97,6 +97,41 @@ it("aborts the writer of a fill that fails without aborting it: no temp file or 
       await failed.settled(5_000);
       expect(await readdir(join(dir, "tmp"))).toEqual([]);
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it("streams to a waiting reader as a fill that adopted a file (a swarm download) takes its pieces", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "pp-inflight-"));
+  try {
+    const store = await FsBlobStore.open(dir, { ttlMs: 60_000, maxBytes: 0 });
+    const inFlight = new InFlight(store);
+    const blob = blobOf(3 * 1024 * 1024);
+    await mkdir(join(dir, "partial"), { recursive: true });
+    const file = join(dir, "partial", "download.data");
+    await writeFile(file, blob.bytes); // the pieces, as the swarm stored them
+    let firstSliceSeen!: () => void;
+    const firstSlice = new Promise<void>(resolve => (firstSliceSeen = resolve));
+    const fill = inFlight.join(blob.digest, blob.bytes.length, async writer => {
+      const adopted = await writer.adopt!(file);
+      await adopted.write(blob.bytes.subarray(0, 1024 * 1024));
+      await firstSlice; // the next piece only comes once the client got the first one
+      await adopted.write(blob.bytes.subarray(1024 * 1024));
+      await adopted.commit();
+    });
+    const reader = fill.createSliceReader();
+    const into = Buffer.alloc(1024 * 1024);
+    expect(await reader.readInto(into, 0, into.length)).toBeGreaterThan(0); // woken, not left waiting
+    firstSliceSeen();
+    const rest = Buffer.alloc(2 * 1024 * 1024);
+    for (let at = 0; at < rest.length; )
+      at += await reader.readInto(rest.subarray(at), 1024 * 1024 + at, rest.length - at);
+    expect(rest.equals(blob.bytes.subarray(1024 * 1024))).toBe(true);
+    await reader.close();
+    await fill.settled(10_000); // the last byte went out on the digest match, before the rename
+    expect(await store.stat(blob.digest)).toMatchObject({ size: blob.bytes.length });
+    expect(await readdir(join(dir, "partial"))).toEqual([]); // the file itself became the blob
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,13 +1,15 @@
 /**
  * One fill per missing digest (single flight). Every request for the digest streams from the same
- * fill while it runs, reading back what was written so far, so a client starts receiving before the
- * fetch ends and a slow client costs no memory. Once the fill commits, readers continue from the
- * store; if it fails, readers are destroyed (a short read, never a complete-looking bad body: the
- * last byte is held back until the digest is verified) and the next request starts a new fill.
+ * fill while it runs, reading what was written so far, so a client starts receiving before the
+ * fetch ends: a reader close behind the fill gets the newest bytes from the writer's memory, one
+ * further behind reads them back from its file, so a slow client costs no memory. Once the fill
+ * commits, readers continue from the store; if it fails, readers are destroyed (a short read, never
+ * a complete-looking bad body: the last byte is held back until the digest is verified) and the
+ * next request starts a new fill.
  */
 import { Readable } from "node:stream";
 import type { ByteSpan } from "../../../protocol/range";
-import type { BlobStore, BlobWriter, SliceSource } from "./blob-store";
+import type { BlobInfo, BlobStore, BlobWriter, SliceSource } from "./blob-store";
 
 /** Bytes a fill got from each place; a fill that only uses the origin may leave it empty. */
 export interface SourceTally {
@@ -15,9 +17,16 @@ export interface SourceTally {
   peer: number;
 }
 
+/** Gets the blob's bytes into `writer` and commits it. */
 export type FillFunction = (writer: BlobWriter, sourced: SourceTally) => Promise<void>;
 
 const READ_CHUNK_BYTES = 256 * 1024;
+/**
+ * Waiting readers are woken once this many more bytes are readable (or the blob is all there): a
+ * reader at the front then sends slices of this size (the HTTP layer's), not every 64 KiB socket
+ * read on its own.
+ */
+const WAKE_BYTES = 1024 * 1024;
 
 export class InFlight {
   private readonly fills = new Map<string, Fill>();
@@ -58,6 +67,8 @@ export class Fill {
   private waiters: (() => void)[] = [];
   /** The digest matched: every byte may go out while the blob is made durable. */
   private verified = false;
+  /** What `written` was when waiting readers were last woken. */
+  private wokenAt = 0;
   /** Where the fill's bytes came from, for the clients' blob_bytes_total{source}. */
   readonly sourced: SourceTally = { origin: 0, peer: 0 };
 
@@ -70,14 +81,19 @@ export class Fill {
   async run(fill: FillFunction): Promise<void> {
     try {
       const writer = await this.store.create(this.digest, this.size);
-      this.writer = watchWrites(
-        writer,
-        () => this.wake(),
-        () => {
+      this.writer = new WatchedWriter(writer, {
+        written: () => {
+          // Through the fill's view: after an adopt() the bytes are counted by the new writer.
+          const written = this.written;
+          if (written - this.wokenAt < WAKE_BYTES && written < this.size) return;
+          this.wokenAt = written;
+          this.wake();
+        },
+        verified: () => {
           this.verified = true;
           this.wake();
         },
-      );
+      });
       await fill(this.writer, this.sourced);
       if (!(await this.store.stat(this.digest))) throw new Error("fill finished without committing the blob");
       this.state = { kind: "committed" };
@@ -129,9 +145,9 @@ export class Fill {
   }
 
   /**
-   * Bytes the writer has on disk, except the blob's last byte before the digest check (so a bad
-   * fill ends every reader short). The writer's file closes when the fill commits; a read that
-   * fails then returns nothing and the caller continues from the store (or sees the failure).
+   * Bytes the writer has, except the blob's last byte before the digest check (so a bad fill ends
+   * every reader short). The writer's file closes when the fill commits; a read that fails then
+   * returns nothing and the caller continues from the store (or sees the failure).
    */
   private async readWritten(buffer: Buffer, position: number, length: number): Promise<number> {
     const readable = Math.min(this.writer?.written ?? 0, this.verified ? this.size : this.size - 1);
@@ -155,24 +171,56 @@ export class Fill {
   }
 }
 
-function watchWrites(writer: BlobWriter, onWrite: () => void, onVerified: () => void): BlobWriter {
-  return {
-    get written() {
-      return writer.written;
-    },
-    write: async chunk => {
-      await writer.write(chunk);
-      onWrite();
-    },
-    readInto: (buffer, position, length) => writer.readInto(buffer, position, length),
-    verify: () => writer.verify(),
-    commit: async () => {
-      await writer.verify();
-      onVerified();
-      return writer.commit();
-    },
-    abort: () => writer.abort(),
-  };
+/**
+ * The fill's view of its writer: tells the fill when bytes become readable and when they verify,
+ * and follows the writer an adopt() hands over to (the fill counts and reads through it).
+ */
+class WatchedWriter implements BlobWriter {
+  constructor(
+    private inner: BlobWriter,
+    private readonly on: { written: () => void; verified: () => void },
+  ) {}
+
+  get written(): number {
+    return this.inner.written;
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    const taken = this.inner.write(chunk);
+    this.on.written(); // readers may read them now (a writer's readInto waits for bytes it queued)
+    return taken;
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  get adopt(): ((file: string) => Promise<BlobWriter>) | undefined {
+    const adopt = this.inner.adopt?.bind(this.inner);
+    if (!adopt) return undefined;
+    return async file => {
+      this.inner = await adopt(file);
+      return this;
+    };
+  }
+
+  readInto(buffer: Buffer, position: number, length: number): Promise<number> {
+    return this.inner.readInto(buffer, position, length);
+  }
+
+  verify(): Promise<void> {
+    return this.inner.verify();
+  }
+
+  async commit(): Promise<BlobInfo> {
+    await this.inner.verify();
+    this.on.verified();
+    return this.inner.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.inner.abort();
+  }
 }
 
 async function* chunks(source: SliceSource, span: ByteSpan): AsyncGenerator<Buffer> {

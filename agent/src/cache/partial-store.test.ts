@@ -146,4 +146,44 @@ describe("PartialStore", () => {
     await resumed!.commit();
     expect(await reopened.store.stat(blob.digest)).toMatchObject({ size: blob.bytes.length });
   });
+
+  it("becomes the cached blob itself when a store writer adopts its data file; its pieces stay servable", async () => {
+    const dir = await freshDir();
+    const blob = blobOf(3 * PIECE + 10);
+    const { store, partials } = await setup(dir);
+    const partial = await partials.create(blob.digest, blob.bytes.length, PIECE);
+    for (const index of [2, 0, 3, 1]) await partial.writePiece(index, piece(blob.bytes, index));
+    const writer = await (await store.create(blob.digest, blob.bytes.length)).adopt!(partial.dataPath);
+    for (let index = 0; index < 4; index++) await writer.write(await partial.readPiece(index));
+    await writer.commit();
+    // The data file moved into the cache; a peer asking now still gets the piece from the partial.
+    expect((await readAll(partial.readRange(1000, 1999))).equals(piece(blob.bytes, 1))).toBe(true);
+    await partial.abort();
+    expect(await readdir(join(dir, "partial"))).toEqual([]);
+    expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+    expect(await readdir(join(dir, "tmp"))).toEqual([]); // nothing was written twice
+  });
+
+  it("sends a piece it had begun to send whole, though the commit moved the file and dropped the partial", async () => {
+    const dir = await freshDir();
+    const MiB = 1024 * 1024;
+    const blob = blobOf(2 * MiB + MiB / 2);
+    const { store, partials } = await setup(dir);
+    const partial = await partials.create(blob.digest, blob.bytes.length, MiB);
+    for (const index of [0, 1, 2]) {
+      const span = pieceSpan(index, blob.bytes.length, MiB);
+      await partial.writePiece(index, blob.bytes.subarray(span.start, span.end + 1));
+    }
+    const sending = partial.readRange(0, blob.bytes.length - 1)[Symbol.asyncIterator]();
+    const first = (await sending.next()).value as Buffer; // one read of up to 1 MiB, then the commit
+    await partial.commit();
+    expect(await readdir(join(dir, "partial"))).toEqual([]);
+    const parts = [first];
+    for (let next = await sending.next(); !next.done; next = await sending.next())
+      parts.push(next.value as Buffer);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(Buffer.concat(parts).equals(blob.bytes)).toBe(true);
+    expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+    expect(() => partial.readRange(0, 10)).toThrow("committed or aborted");
+  });
 });

@@ -4,13 +4,14 @@
  * piece's bit is persisted only after its bytes are fsynced, so a crash may lose a piece but never
  * marks one that is not on disk. Durability is batched (one fsync and bitfield write per
  * FLUSH_PIECES pieces or FLUSH_AFTER_MS): two fsyncs per piece made a lone swarm download wait on
- * the disk more than on the network, and a crash only costs the pieces of the last batch. Pieces are verified by the caller (protocol/pieces.ts); the whole
- * digest is verified again when the finished blob is copied into the BlobStore on commit().
+ * the disk more than on the network, and a crash only costs the pieces of the last batch. Pieces
+ * are verified by the caller (protocol/pieces.ts). The data file is where each piece is written,
+ * once: a store writer adopts it (BlobWriter.adopt), takes the pieces in order and on commit moves
+ * the file itself into the cache after checking the whole digest.
  */
-import { createReadStream } from "node:fs";
 import { FileHandle, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { isDigestMismatch, parseDigest, SHA256_HEX } from "../../../protocol/digest";
 import { Bitfield, pieceCount, pieceLength, piecesOfSpan, pieceSpan } from "../../../protocol/pieces";
 import type { BlobInfo, BlobStore } from "./blob-store";
@@ -33,7 +34,6 @@ export class PartialBlobError extends Error {
   }
 }
 
-const COPY_CHUNK_BYTES = 1024 * 1024;
 const FLUSH_PIECES = 16;
 const FLUSH_AFTER_MS = 1_000;
 
@@ -137,6 +137,9 @@ export class PartialBlob {
   readonly pieceSize: number;
   private bitsWrite: Promise<void> = Promise.resolve();
   private closed = false;
+  /** readRange() streams not yet closed: the descriptor stays open for them past abort(). */
+  private rangeReaders = 0;
+  private handleClosed?: Promise<void>;
   /** Pieces written since the last flush began, and the timer that bounds how long they wait. */
   private unflushed = 0;
   private flushTimer?: NodeJS.Timeout;
@@ -159,6 +162,11 @@ export class PartialBlob {
     return this.bits.clone();
   }
 
+  /** The file the pieces are written to, at their offsets (what a store writer adopts). */
+  get dataPath(): string {
+    return `${this.base}.data`;
+  }
+
   /**
    * Stores a piece the caller has verified; resolves once it can be read back. It becomes durable
    * (bytes fsynced, then its bit persisted) with the next flush, which follows within FLUSH_PIECES
@@ -171,7 +179,9 @@ export class PartialBlob {
         `piece ${index}: ${data.length} bytes, expected ${pieceLength(index, this.size, this.pieceSize)}`,
       );
     if (this.bits.has(index)) return;
-    await this.handle.write(data, 0, data.length, pieceSpan(index, this.size, this.pieceSize).start);
+    const start = pieceSpan(index, this.size, this.pieceSize).start;
+    for (let at = 0; at < data.length; )
+      at += (await this.handle.write(data, at, data.length - at, start + at)).bytesWritten;
     this.bits.set(index);
     this.unflushed++;
     if (this.unflushed >= FLUSH_PIECES) void this.flush().catch(() => undefined);
@@ -193,29 +203,60 @@ export class PartialBlob {
 
   /** Bytes `start`..`end` (inclusive); every piece they touch must be held. */
   readRange(start: number, end: number): Readable {
-    this.checkOpen();
-    const { first, last } = piecesOfSpan({ start, end }, this.size, this.pieceSize);
-    for (let i = first; i <= last; i++)
-      if (!this.bits.has(i)) throw new PartialBlobError(`piece ${i} of ${this.digest} is not held yet`);
-    // A piece in one or a few reads: the 64 KiB default costs a read and a buffer per 64 KiB.
-    const highWaterMark = Math.min(Math.max(end - start + 1, 64 * 1024), READ_MAX_BYTES);
-    return createReadStream(`${this.base}.data`, { start, end, highWaterMark });
+    this.checkRange(start, end);
+    // Positional reads on the open descriptor: no open/close per piece served, and it still reads
+    // after a commit moved the file into the cache (abort() leaves the descriptor to the last one).
+    const handle = this.handle;
+    let at = start;
+    this.rangeReaders++;
+    const stream = new Readable({
+      highWaterMark: 0,
+      read() {
+        if (at > end) return void this.push(null);
+        const buffer = Buffer.allocUnsafe(Math.min(READ_MAX_BYTES, end - at + 1));
+        handle.read(buffer, 0, buffer.length, at).then(
+          ({ bytesRead }) => {
+            if (bytesRead === 0) return void this.destroy(new PartialBlobError(`data file ends at ${at}`));
+            at += bytesRead;
+            this.push(buffer.subarray(0, bytesRead));
+          },
+          (err: Error) => this.destroy(err),
+        );
+      },
+    });
+    stream.once("close", () => {
+      this.rangeReaders--;
+      if (this.closed && this.rangeReaders === 0) void this.closeHandle();
+    });
+    return stream;
   }
 
-  /** Copies the finished blob into the store, which verifies the whole digest; then drops the partial. */
+  /** Piece `index` (which must be held), read from the data file. */
+  async readPiece(index: number): Promise<Buffer> {
+    const span = pieceSpan(index, this.size, this.pieceSize);
+    this.checkRange(span.start, span.end);
+    const piece = Buffer.allocUnsafe(span.end - span.start + 1);
+    for (let at = 0; at < piece.length; ) {
+      const { bytesRead } = await this.handle.read(piece, at, piece.length - at, span.start + at);
+      if (bytesRead === 0) throw new PartialBlobError(`${this.digest}: data file ends at ${span.start + at}`);
+      at += bytesRead;
+    }
+    return piece;
+  }
+
+  /**
+   * Moves the finished blob into the store: a store writer adopts the data file and takes every
+   * piece in order (checking the whole digest), then the partial is dropped.
+   */
   async commit(): Promise<BlobInfo> {
     this.checkOpen();
     if (!this.bits.isComplete())
       throw new PartialBlobError(`${this.digest}: ${this.bits.missing().length} pieces missing`);
-    const writer = await this.store.create(this.digest, this.size);
+    const created = await this.store.create(this.digest, this.size);
+    const writer = (await created.adopt?.(this.dataPath)) ?? created;
     try {
-      const buffer = Buffer.alloc(Math.min(COPY_CHUNK_BYTES, Math.max(1, this.size)));
-      for (let at = 0; at < this.size; ) {
-        const { bytesRead } = await this.handle.read(buffer, 0, Math.min(buffer.length, this.size - at), at);
-        if (bytesRead === 0) throw new PartialBlobError(`${this.digest}: data file ends at ${at}`);
-        await writer.write(Buffer.from(buffer.subarray(0, bytesRead)));
-        at += bytesRead;
-      }
+      for (let index = 0; index < this.bits.pieceCount; index++)
+        await writer.write(await this.readPiece(index));
       const info = await writer.commit();
       await this.abort();
       return info;
@@ -234,7 +275,8 @@ export class PartialBlob {
     clearTimeout(this.flushTimer);
     this.forget();
     await this.bitsWrite.catch(() => undefined);
-    await this.handle.close().catch(() => undefined);
+    // A peer being sent a piece keeps reading it; the last such stream closes the descriptor.
+    if (this.rangeReaders === 0) await this.closeHandle();
     await rm(`${this.base}.bits`, { force: true });
     await rm(`${this.base}.data`, { force: true });
   }
@@ -256,6 +298,18 @@ export class PartialBlob {
     };
     this.bitsWrite = this.bitsWrite.then(write, write);
     return this.bitsWrite;
+  }
+
+  private closeHandle(): Promise<void> {
+    this.handleClosed ??= this.handle.close().catch(() => undefined);
+    return this.handleClosed;
+  }
+
+  private checkRange(start: number, end: number): void {
+    this.checkOpen();
+    const { first, last } = piecesOfSpan({ start, end }, this.size, this.pieceSize);
+    for (let i = first; i <= last; i++)
+      if (!this.bits.has(i)) throw new PartialBlobError(`piece ${i} of ${this.digest} is not held yet`);
   }
 
   private checkOpen(): void {

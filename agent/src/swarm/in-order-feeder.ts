@@ -1,16 +1,21 @@
 /**
  * Feeds the client's BlobWriter in order: whenever the next piece is held, it is written, then the
  * next, one chain at a time, so the client streams while pieces land. A piece offered while it is
- * among the next few to feed is written from memory; any other is read back from the partial.
+ * among the next few to feed is taken from memory; any other is read back from the partial.
+ *
+ * When the writer can adopt the partial's data file (the disk store's can), it does so before the
+ * first piece: pieces then stay where the swarm wrote them, the writer only hashes them in order,
+ * and on commit the data file itself becomes the cached blob, so each byte is written once.
  */
-import type { Readable } from "node:stream";
-import type { Bitfield, PieceSpan } from "../../../protocol/pieces";
+import type { Bitfield } from "../../../protocol/pieces";
 import type { BlobWriter } from "../cache/blob-store";
 
 export interface FeederSource {
   have: () => Bitfield;
-  span: (index: number) => PieceSpan;
-  read: (start: number, end: number) => Readable;
+  /** Piece `index` as stored (it is held). */
+  readPiece: (index: number) => Promise<Buffer>;
+  /** The file the pieces are stored in, at their offsets, for a writer that can adopt it. */
+  file?: string;
 }
 
 /** Pieces ahead of the feed point kept in memory (bounds what a download holds to a few pieces). */
@@ -20,14 +25,20 @@ export class InOrderFeeder {
   private fed = 0;
   private running?: Promise<void>;
   private readonly held = new Map<number, Buffer>();
+  private adopted = false;
   error?: Error;
 
   constructor(
-    private readonly writer: BlobWriter,
+    private writer: BlobWriter,
     private readonly source: FeederSource,
     private readonly count: number,
     private readonly onIdle: () => void,
   ) {}
+
+  /** The writer to commit or abort: the one the first piece adopted, if it did. */
+  get target(): BlobWriter {
+    return this.writer;
+  }
 
   /** Starts writing if the next piece is held and no chain is running. */
   kick(): void {
@@ -43,7 +54,10 @@ export class InOrderFeeder {
       });
   }
 
-  /** A piece that just landed, with its bytes: kept to feed from memory when it is due soon. */
+  /**
+   * A piece that just landed, with its bytes exactly as stored: kept to feed from memory when it is
+   * due soon.
+   */
   offer(index: number, data: Buffer): void {
     if (index >= this.fed && index < this.fed + HELD_AHEAD) this.held.set(index, data);
     this.kick();
@@ -60,18 +74,15 @@ export class InOrderFeeder {
   }
 
   private async writeHeld(): Promise<void> {
+    if (!this.adopted && this.fed === 0 && this.source.file && this.writer.adopt) {
+      this.writer = await this.writer.adopt(this.source.file);
+      this.adopted = true;
+    }
     while (this.fed < this.count && this.source.have().has(this.fed)) {
-      const data = this.held.get(this.fed) ?? (await this.readBack(this.fed));
+      const data = this.held.get(this.fed) ?? (await this.source.readPiece(this.fed));
       this.held.delete(this.fed);
       await this.writer.write(data);
       this.fed++;
     }
-  }
-
-  private async readBack(index: number): Promise<Buffer> {
-    const span = this.source.span(index);
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.source.read(span.start, span.end)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
   }
 }

@@ -106,7 +106,8 @@ export class SwarmDownload {
       if (outcome.error) throw outcome.error;
       if (outcome.fallback) await this.fallback(outcome.fallback);
       await this.feeder.finish();
-      await this.writer.commit();
+      // The writer the feeder adopted the partial's data file with, if it did: that file becomes the blob.
+      await this.feeder.target.commit();
       book.finished(this.digest, { size: this.request.size, proofs: this.proofs });
       await this.partial.abort();
       await this.announce({ complete: true, wantLease: false }).catch(() => undefined);
@@ -125,7 +126,7 @@ export class SwarmDownload {
           "swarm pieces matched their proofs but not the blob digest",
         );
       }
-      await this.writer.abort().catch(() => undefined);
+      await (this.feeder?.target ?? this.writer).abort().catch(() => undefined);
       throw err;
     }
   }
@@ -146,8 +147,8 @@ export class SwarmDownload {
       this.writer,
       {
         have: () => partial.have,
-        span: index => pieceSpan(index, this.request.size, pieceSize),
-        read: (start, end) => partial.readRange(start, end),
+        readPiece: index => partial.readPiece(index),
+        file: partial.dataPath,
       },
       this.count,
       () => this.kick(),

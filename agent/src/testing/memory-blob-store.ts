@@ -1,5 +1,6 @@
 /** The in-memory twin of FsBlobStore for tests of code that needs a BlobStore. */
 import { createHash } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { parseDigest } from "../../../protocol/digest";
 import type { ByteSpan } from "../../../protocol/range";
@@ -55,14 +56,24 @@ export class MemoryBlobStore implements BlobStore {
     const chunks: Buffer[] = [];
     let written = 0;
     let done = false;
-    return {
+    let adopted: string | undefined;
+    const writer: BlobWriter = {
       get written() {
         return written;
       },
       async write(chunk) {
         if (done) throw new Error("write after commit or abort");
+        if (expectedSize !== undefined && written + chunk.length > expectedSize)
+          throw new DigestMismatchError(digest, "more bytes than expected", written + chunk.length);
         chunks.push(Buffer.from(chunk));
         written += chunk.length;
+      },
+      async flush() {},
+      // The memory twin keeps the bytes itself; like the disk store it takes the file away on commit.
+      async adopt(file) {
+        if (written > 0 || done) throw new Error("adopt() must come before any write");
+        adopted = file;
+        return writer;
       },
       async readInto(buffer, position, length) {
         return Buffer.concat(chunks).copy(buffer, 0, position, Math.min(written, position + length));
@@ -82,12 +93,14 @@ export class MemoryBlobStore implements BlobStore {
         done = true;
         const info = { digest, size: bytes.length, lastUsedMs: this.now() };
         this.blobs.set(digest, { info, bytes });
+        if (adopted) await rm(adopted, { force: true });
         return { ...info };
       },
       async abort() {
         done = true;
       },
     };
+    return writer;
   }
 
   async delete(digest: string): Promise<void> {
