@@ -24,6 +24,8 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // Builds build/ (agent, tracker, render) before any suite: no test relies on `npm run build` first.
   globalSetup: "<rootDir>/hack/jest-global-setup.mjs",
+  // The RBAC suite last: it checks every in-memory API request of the run against the module's role.
+  testSequencer: "<rootDir>/hack/jest-sequencer.cjs",
   // Quiet output: Pepr's own logger (pino straight to stdout) keeps to warnings in tests.
   setupFiles: ["<rootDir>/hack/jest-quiet-logs.cjs"],
   transform: {

@@ -6,7 +6,9 @@
  * through the resolver as index.ts wires it, against the fake Container Registry API, included);
  * each must be allowed by the ClusterRole that Pepr generates from package.json
  * (`rbacMode: scoped` + `rbac`), and every rule must be used by some request, Pepr's own (its store
- * and the store's CRD) aside. The same rules are checked in dist/ when `pepr build` has run.
+ * and the store's CRD) aside. The same rules are checked in dist/ when `pepr build` has run. This
+ * suite runs last (hack/jest-sequencer.cjs) and also checks every request the in-memory clusters of
+ * all other suites served in the run (logged by capabilities/testing/memory-api.ts).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +17,7 @@ import type { Capability } from "pepr";
 import { parseAllDocuments } from "yaml";
 import pkg from "../package.json";
 import { itWith } from "../e2e/support/prerequisites";
-import type { ApiCall } from "./testing/memory-api";
+import { API_CALLS_LOG_ENV, type ApiCall } from "./testing/memory-api";
 
 // Pepr registers Watch bindings only in build, dev or watch mode; set before pepr is loaded.
 process.env.PEPR_MODE = "build";
@@ -188,6 +190,26 @@ describe("module RBAC", () => {
       pkg.pepr.rbac as V1PolicyRule[],
     );
     checkRules(role.rules, calls);
+  });
+
+  it("every request any suite's in-memory cluster served in this run is allowed by that ClusterRole", () => {
+    const log = process.env[API_CALLS_LOG_ENV];
+    if (!log) throw new Error(`${API_CALLS_LOG_ENV} is not set: jest's global setup did not run`);
+    const role = clusterRole(
+      "pepr-peerpull",
+      capabilities,
+      pkg.pepr.rbacMode,
+      pkg.pepr.rbac as V1PolicyRule[],
+    );
+    const seen = new Map<string, ApiCall>();
+    for (const line of readFileSync(log, "utf8").split("\n").filter(Boolean)) {
+      const call = JSON.parse(line) as ApiCall;
+      seen.set(`${call.verb} ${call.group}/${resourceOf(call)}`, call);
+    }
+    // the whole run (this suite runs last, hack/jest-sequencer.cjs), or this suite alone
+    expect(seen.size).toBeGreaterThan(0);
+    const denied = [...seen.keys()].filter(key => !role.rules.some(rule => allows(rule, seen.get(key)!)));
+    expect(denied).toEqual([]);
   });
 
   const built = join(__dirname, "../dist/pepr-module-peerpull.yaml");

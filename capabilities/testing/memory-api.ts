@@ -13,6 +13,7 @@
  *   once rather than in the background;
  * - faults: `failApi(match, error, times)` makes matching requests fail before they change anything.
  */
+import { appendFileSync } from "node:fs";
 import { ApiError, RESOURCES } from "../reconciler/cluster";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
@@ -44,6 +45,18 @@ const IMMUTABLE: Record<string, string[]> = {
   StatefulSet: ["selector", "serviceName", "podManagementPolicy"],
 };
 
+/**
+ * Set by jest's global setup: every request any suite's in-memory cluster serves is appended there
+ * (one JSON line each), so the RBAC suite, run last, checks the whole run's requests against the
+ * generated ClusterRole, not only its own journey's.
+ */
+export const API_CALLS_LOG_ENV = "PEERPULL_API_CALLS_LOG";
+
+function recordForTheRun(call: ApiCall): void {
+  const file = process.env[API_CALLS_LOG_ENV];
+  if (file) appendFileSync(file, JSON.stringify(call) + "\n");
+}
+
 export function keyOf(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
@@ -72,7 +85,10 @@ export class MemoryApi {
 
   /** Records a request and throws an injected fault for it, if any. */
   request(call: ApiCall): void {
-    if (this.recordApiCalls) this.apiCalls.push(call);
+    if (this.recordApiCalls) {
+      this.apiCalls.push(call);
+      recordForTheRun(call);
+    }
     const fault = this.#faults.find(
       f => f.times > 0 && Object.entries(f.match).every(([k, v]) => call[k as keyof ApiCall] === v),
     );
