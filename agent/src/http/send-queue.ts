@@ -13,6 +13,7 @@
  * kernel's deep queue.
  */
 import type { Socket } from "node:net";
+import { loadSocketOptions } from "./socket-options";
 
 const IPPROTO_TCP = 6;
 const TCP_NOTSENT_LOWAT = 25; // linux/tcp.h
@@ -21,9 +22,6 @@ const TCP_NOTSENT_LOWAT = 25; // linux/tcp.h
  * enough that a fast link is refilled every ~50 us at 10 Gbit/s rather than every few.
  */
 export const NOTSENT_LOWAT_BYTES = 64 * 1024;
-
-type SetSockOpt = (socket: Socket, level: number, name: number, value: number) => void;
-type GetSockOpt = (socket: Socket, level: number, name: number) => number;
 
 export interface SendQueueTuning {
   /** Why the option cannot be set here, or undefined when it can. */
@@ -35,33 +33,10 @@ export interface SendQueueTuning {
 }
 
 export function loadSendQueueTuning(): SendQueueTuning {
-  if (process.platform !== "linux") return disabled(`TCP_NOTSENT_LOWAT is Linux-only (${process.platform})`);
-  let addon: { setsockopt: SetSockOpt; getsockopt: GetSockOpt };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require("sockopt");
-  } catch (err) {
-    return disabled(`the sockopt addon did not load: ${(err as Error).message.split("\n")[0]}`);
-  }
+  const options = loadSocketOptions("TCP_NOTSENT_LOWAT");
   return {
-    limit(socket) {
-      try {
-        addon.setsockopt(socket, IPPROTO_TCP, TCP_NOTSENT_LOWAT, NOTSENT_LOWAT_BYTES);
-        return true;
-      } catch {
-        return false; // already closed, or not a TCP socket
-      }
-    },
-    read(socket) {
-      try {
-        return addon.getsockopt(socket, IPPROTO_TCP, TCP_NOTSENT_LOWAT);
-      } catch {
-        return undefined;
-      }
-    },
+    unavailable: options.unavailable,
+    limit: socket => options.set(socket, IPPROTO_TCP, TCP_NOTSENT_LOWAT, NOTSENT_LOWAT_BYTES),
+    read: socket => options.get(socket, IPPROTO_TCP, TCP_NOTSENT_LOWAT),
   };
-}
-
-function disabled(reason: string): SendQueueTuning {
-  return { unavailable: reason, limit: () => false, read: () => undefined };
 }

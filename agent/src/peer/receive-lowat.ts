@@ -7,10 +7,11 @@
  * ~6 KiB. The piece client raises the mark while it reads a piece, never above what is left of the
  * piece (so its last bytes are never held back), and puts it back to 1 after.
  *
- * Node has no API for this socket option; the `sockopt` addon (the one send-queue.ts uses) sets it.
+ * Set through http/socket-options.ts (the `sockopt` addon).
  * Without the addon, or off Linux, pieces arrive exactly the same, with more wake-ups.
  */
 import type { Socket } from "node:net";
+import { loadSocketOptions } from "../http/socket-options";
 
 const SOL_SOCKET = 1;
 const SO_RCVLOWAT = 18; // asm-generic/socket.h
@@ -20,9 +21,6 @@ const SO_RCVLOWAT = 18; // asm-generic/socket.h
  * still sending at a few KB/s does not look idle to the body timeout.
  */
 export const RCVLOWAT_CAP = 64 * 1024;
-
-type SetSockOpt = (socket: Socket, level: number, name: number, value: number) => void;
-type GetSockOpt = (socket: Socket, level: number, name: number) => number;
 
 export interface ReceiveLowat {
   /** Why the option cannot be set here, or undefined when it can. */
@@ -34,33 +32,10 @@ export interface ReceiveLowat {
 }
 
 export function loadReceiveLowat(): ReceiveLowat {
-  if (process.platform !== "linux")
-    return disabled(`SO_RCVLOWAT is not used off Linux (${process.platform})`);
-  let addon: { setsockopt: SetSockOpt; getsockopt: GetSockOpt };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require("sockopt");
-  } catch (err) {
-    return disabled(`the sockopt addon did not load: ${(err as Error).message.split("\n")[0]}`);
-  }
+  const options = loadSocketOptions("SO_RCVLOWAT");
   return {
-    set(socket, bytes) {
-      try {
-        addon.setsockopt(socket, SOL_SOCKET, SO_RCVLOWAT, bytes);
-      } catch {
-        // closed meanwhile
-      }
-    },
-    read(socket) {
-      try {
-        return addon.getsockopt(socket, SOL_SOCKET, SO_RCVLOWAT);
-      } catch {
-        return undefined;
-      }
-    },
+    unavailable: options.unavailable,
+    set: (socket, bytes) => void options.set(socket, SOL_SOCKET, SO_RCVLOWAT, bytes),
+    read: socket => options.get(socket, SOL_SOCKET, SO_RCVLOWAT),
   };
-}
-
-function disabled(reason: string): ReceiveLowat {
-  return { unavailable: reason, set: () => undefined, read: () => undefined };
 }
