@@ -329,7 +329,13 @@ export class SwarmDownload {
     this.deps.counters.peerBytes(length);
     const check = checkPeerPiece(got, { digest, size, pieceSize, index: pick.piece, trackerKey });
     if (!check.ok) {
-      if (check.verdict === "stale-key") return this.view.peerBusy(peer.id, this.now(), PEER_BUSY_BACKOFF_MS);
+      // Under another tracker key: a peer that has not re-announced since the tracker restarted, or
+      // one that never will. Either way a failure, not a busy answer: backing off and asking again
+      // let such a peer hold a download until the stall timeout (45 s by default).
+      if (check.verdict === "stale-key") {
+        if (this.view.peerFailed(peer.id)) this.deps.counters.ban("failures");
+        return;
+      }
       this.deps.counters.verifyFailure();
       this.deps.log.warn(
         { digest, peer: peer.id, piece: pick.piece, reason: check.reason },

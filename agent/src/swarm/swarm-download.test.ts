@@ -1,0 +1,207 @@
+/**
+ * The swarm runner (swarm-download.ts) on its own: the tracker's real announce logic in-process
+ * (hack/testenv/in-process-tracker.ts, real Ed25519 proofs), a real PartialStore on a temp dir, an
+ * in-memory cache, and an origin and peers played by the test. The e2e swarm suites run it between
+ * processes; these pin what it does with each answer: how it asks the origin, what a bad peer
+ * costs it, and how it falls back.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { Bitfield, pieceSpan, sha256Hex } from "../../../protocol/pieces";
+import { inProcessTracker, type InProcessTracker } from "../../../hack/testenv/in-process-tracker";
+import { PartialStore } from "../cache/partial-store";
+import { ANONYMOUS } from "../credentials/client-credentials";
+import { MemoryBlobStore } from "../testing/memory-blob-store";
+import type { PeerApi, PeerPiece } from "../peer/peer-client";
+import type { PeerBanReason } from "../metrics";
+import { SwarmBook } from "./swarm-book";
+import { SwarmDownload } from "./swarm-download";
+
+const MiB = 1024 * 1024;
+const SIZE = 6 * MiB + 123; // 7 pieces of 1 MiB, the last one short
+const BLOB = randomBytes(SIZE);
+const DIGEST = `sha256:${createHash("sha256").update(BLOB).digest("hex")}`;
+const UPSTREAM = { host: "registry.test", origin: "http://registry.test" };
+
+/** The origin: the blob's bytes in 64 KiB chunks for each Range asked, every span recorded. */
+function origin() {
+  const spans: { offset: number; end?: number }[] = [];
+  return {
+    spans,
+    async *blob(
+      _u: unknown,
+      _r: string,
+      _d: string,
+      _c: unknown,
+      span = { offset: 0 } as { offset: number; end?: number },
+    ) {
+      spans.push({ offset: span.offset, end: span.end });
+      const stop = span.end === undefined ? SIZE : span.end + 1;
+      for (let at = span.offset; at < stop; at += 64 * 1024)
+        yield BLOB.subarray(at, Math.min(stop, at + 64 * 1024));
+    },
+  };
+}
+
+interface Setup {
+  dir: string;
+  store: MemoryBlobStore;
+  partials: PartialStore;
+  tracker: InProcessTracker;
+  counters: { bans: PeerBanReason[]; fallbacks: string[]; peerBytes: number; verifyFailures: number };
+}
+
+let setup: Setup;
+beforeEach(async () => {
+  const dir = await mkdtemp(join(tmpdir(), "swarm-download-"));
+  const store = new MemoryBlobStore();
+  setup = {
+    dir,
+    store,
+    partials: await PartialStore.open(dir, store),
+    tracker: inProcessTracker(),
+    counters: { bans: [], fallbacks: [], peerBytes: 0, verifyFailures: 0 },
+  };
+});
+afterEach(() => rm(setup.dir, { recursive: true, force: true }));
+
+async function download(
+  peers: PeerApi,
+  client = origin(),
+): Promise<{ bytes: Buffer; client: ReturnType<typeof origin> }> {
+  const { counters } = setup;
+  const writer = await setup.store.create(DIGEST, SIZE);
+  await new SwarmDownload(
+    {
+      tracker: setup.tracker,
+      peers,
+      client,
+      partials: setup.partials,
+      book: new SwarmBook(),
+      limiter: { take: async () => undefined },
+      counters: {
+        peerBytes: n => (counters.peerBytes += n),
+        verifyFailure: () => counters.verifyFailures++,
+        fallback: reason => counters.fallbacks.push(reason),
+        ban: reason => counters.bans.push(reason),
+      },
+      distrust: () => undefined,
+      log: pino({ level: "silent" }),
+      peerId: "agent-under-test",
+      address: "10.0.0.1:65002",
+      stallTimeoutMs: 10_000,
+    },
+    { upstream: UPSTREAM, repo: "team/app", digest: DIGEST, credentials: ANONYMOUS, size: SIZE },
+    writer,
+  ).run();
+  const chunks: Buffer[] = [];
+  for await (const chunk of await setup.store.open(DIGEST)) chunks.push(chunk as Buffer);
+  return { bytes: Buffer.concat(chunks), client };
+}
+
+const noPeers: PeerApi = {
+  piece: () => Promise.reject(new Error("no peer should be asked")),
+};
+
+/** An honest member holding the whole blob; the tracker's proofs of its hashes. */
+async function seedAt(address: string): Promise<{ proofs: Record<string, string>; trackerKey: string }> {
+  const pieces = Math.ceil(SIZE / MiB);
+  const hashes: Record<string, string> = {};
+  for (let i = 0; i < pieces; i++) {
+    const span = pieceSpan(i, SIZE, MiB);
+    hashes[i] = sha256Hex(BLOB.subarray(span.start, span.end + 1));
+  }
+  return setup.tracker.announce({
+    digest: DIGEST,
+    size: SIZE,
+    pieceSize: MiB,
+    peerId: "seed-1",
+    address,
+    have: Bitfield.full(pieces).encode(),
+    pieceHashes: hashes,
+    complete: true,
+    wantLease: false,
+    releaseLease: false,
+  });
+}
+
+describe("SwarmDownload", () => {
+  it("alone in its swarm: the origin lease in a few Range requests, each byte once, the exact blob", async () => {
+    const { bytes, client } = await download(noPeers);
+    expect(bytes.equals(BLOB)).toBe(true);
+    const asked = client.spans.map(s => (s.end ?? SIZE - 1) + 1 - s.offset);
+    expect(asked.reduce((a, b) => a + b, 0)).toBe(SIZE); // each byte once
+    expect(client.spans.length).toBeGreaterThanOrEqual(2);
+    expect(client.spans.length).toBeLessThanOrEqual(4);
+    expect(setup.counters.fallbacks).toEqual([]);
+    // it joined, reported hashes for the pieces it fetched, and said it was complete
+    expect(setup.tracker.announces[0]).toMatchObject({ peerId: "agent-under-test", wantLease: true });
+    expect(setup.tracker.announces.at(-1)).toMatchObject({ complete: true });
+  });
+
+  /** A peer that serves flipped bytes with a proof of its own making under `trackerKey`. */
+  function forging(trackerKey: () => string, asked: number[]): PeerApi {
+    return {
+      async piece(_address, _digest, index, length): Promise<PeerPiece> {
+        asked.push(index);
+        const span = pieceSpan(index, SIZE, MiB);
+        const data = Buffer.from(BLOB.subarray(span.start, span.end + 1));
+        data[0] ^= 0xff;
+        expect(length).toBe(data.length);
+        const signature = randomBytes(64).toString("base64");
+        return { data, proof: { hashHex: sha256Hex(data), signature, trackerKey: trackerKey() } };
+      },
+    };
+  }
+
+  it("a peer whose proof does not verify is banned for the blob at once, and its bytes are not kept", async () => {
+    const { trackerKey } = await seedAt("10.0.0.9:65002");
+    const asked: number[] = [];
+    const { bytes } = await download(forging(() => trackerKey, asked));
+    expect(bytes.equals(BLOB)).toBe(true);
+    expect(asked.length).toBeLessThanOrEqual(2); // the requests in flight when the first answer came
+    expect(setup.counters.bans).toEqual(["bad-piece"]);
+    expect(setup.counters.verifyFailures).toBe(asked.length);
+    expect(setup.counters.fallbacks).not.toContain("stall");
+  });
+
+  it("a peer answering under another tracker key is dropped after two answers, not waited on until the stall", async () => {
+    await seedAt("10.0.0.9:65002");
+    const asked: number[] = [];
+    const { bytes } = await download(forging(() => randomBytes(32).toString("base64"), asked));
+    expect(bytes.equals(BLOB)).toBe(true);
+    expect(asked.length).toBeLessThanOrEqual(2);
+    expect(setup.counters.bans).toEqual(["failures"]);
+    expect(setup.counters.fallbacks).not.toContain("stall");
+  });
+
+  it("pieces from an honest peer are checked against the tracker's proofs and kept", async () => {
+    const signed = await seedAt("10.0.0.9:65002");
+    const honest: PeerApi = {
+      async piece(_address, _digest, index): Promise<PeerPiece> {
+        const span = pieceSpan(index, SIZE, MiB);
+        const data = BLOB.subarray(span.start, span.end + 1);
+        return {
+          data: Buffer.from(data),
+          proof: { hashHex: sha256Hex(data), signature: signed.proofs[index], trackerKey: signed.trackerKey },
+        };
+      },
+    };
+    const { bytes, client } = await download(honest);
+    expect(bytes.equals(BLOB)).toBe(true);
+    expect(setup.counters.bans).toEqual([]);
+    expect(setup.counters.peerBytes).toBe(SIZE);
+    expect(client.spans).toEqual([]); // the origin never asked
+  });
+
+  it("the tracker unreachable: the whole blob from the origin, the fallback counted", async () => {
+    setup.tracker.down = true;
+    const { bytes, client } = await download(noPeers);
+    expect(bytes.equals(BLOB)).toBe(true);
+    expect(setup.counters.fallbacks).toEqual(["tracker"]);
+    expect(client.spans.map(s => (s.end ?? SIZE - 1) + 1 - s.offset).reduce((a, b) => a + b, 0)).toBe(SIZE);
+  });
+});
