@@ -62,7 +62,7 @@ export interface P2PAccelerationConfigSpec {
   tracker?: { replicas?: number };
 }
 
-export type ConditionType = "Ready" | "RegistriesResolved" | "AgentsReady";
+export type ConditionType = "Ready" | "RegistriesResolved" | "AgentsReady" | "MirrorCleanup";
 
 /** metav1.Condition as it travels in JSON (the timestamp stays an RFC 3339 string). */
 export interface Condition {

@@ -17,6 +17,11 @@ export interface ReconcileCluster {
   derivedSecrets(): Promise<{ namespace: string; name: string }[]>;
   /** PATCH (merge) p2paccelerationconfigs/<name>/status. */
   patchConfigStatus(name: string, status: P2PAccelerationConfigStatus): Promise<void>;
+  /**
+   * PATCH (merge) p2paccelerationconfigs/<name>: `metadata.finalizers` replaced, with
+   * `resourceVersion` for optimistic locking (a config changed meanwhile is 409; the pass retries).
+   */
+  patchConfigFinalizers(name: string, finalizers: string[], resourceVersion: string): Promise<void>;
   /** LIST p2paccelerationconfigs. */
   listConfigs(): Promise<P2PAccelerationConfig[]>;
 }

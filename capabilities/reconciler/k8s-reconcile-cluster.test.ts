@@ -17,6 +17,7 @@ import { ReconcileCluster } from "./cluster";
 import { readSecretVia } from "./credentials-secret";
 import { desiredObjects } from "./desired-objects";
 import { K8sReconcileCluster } from "./k8s-reconcile-cluster";
+import { MIRROR_CLEANUP_FINALIZER } from "./names";
 
 const NS = "peerpull-system";
 const rendered = desiredObjects({
@@ -27,6 +28,7 @@ const rendered = desiredObjects({
 });
 if (!rendered.ok) throw new Error("render failed");
 const objects = rendered.objects;
+const CONFIG_PATH = "/apis/peerpull.io/v1alpha1/p2paccelerationconfigs/default";
 const daemonSetRef = { apiVersion: "apps/v1", kind: "DaemonSet", namespace: NS, name: "peerpull-agent" };
 
 /** The same calls on either cluster. */
@@ -43,7 +45,13 @@ async function calls(cluster: ReconcileCluster): Promise<unknown[]> {
   await cluster.remove({ apiVersion: "v1", kind: "Namespace", name: NS });
   results.push((await cluster.derivedSecrets()).length);
   await cluster.patchConfigStatus("default", { observedGeneration: 1 });
-  results.push((await cluster.listConfigs()).map(c => c.metadata?.name));
+  const [listed] = await cluster.listConfigs();
+  await cluster.patchConfigFinalizers(
+    "default",
+    [MIRROR_CLEANUP_FINALIZER],
+    listed.metadata!.resourceVersion!,
+  );
+  results.push((await cluster.listConfigs()).map(c => [c.metadata?.name, c.metadata?.finalizers]));
   return results;
 }
 
@@ -60,7 +68,10 @@ describe("K8sReconcileCluster on the wire", () => {
       ...objects.find(o => o.kind === "DaemonSet"),
       status: { numberReady: 1 },
     });
-    server.objects.set("/apis/peerpull.io/v1alpha1/p2paccelerationconfigs/default", accelerationConfig([]));
+    server.objects.set(CONFIG_PATH, {
+      ...accelerationConfig([]),
+      metadata: { name: "default", resourceVersion: "7" },
+    });
     server.objects.set("/api/v1/namespaces/kube-system/secrets/alibaba-addon-secret", keySecret(KEY));
   });
   afterAll(async () => {
@@ -88,7 +99,9 @@ describe("K8sReconcileCluster on the wire", () => {
   });
 
   it("applies server-side with field manager peerpull, forced", () => {
-    const applies = server.requests.filter(r => r.method === "PATCH" && !r.path.endsWith("/status"));
+    const applies = server.requests.filter(
+      r => r.method === "PATCH" && !r.path.endsWith("/status") && r.path !== CONFIG_PATH,
+    );
     expect(applies).toHaveLength(objects.length);
     for (const r of applies) {
       expect(r.contentType).toBe("application/apply-patch+yaml");
@@ -107,5 +120,29 @@ describe("K8sReconcileCluster on the wire", () => {
     expect(status.body).toEqual({ status: { observedGeneration: 1 } });
     const list = server.requests.find(r => r.path === "/api/v1/secrets")!;
     expect(list.query.get("labelSelector")).toBe("peerpull.io/derived-from");
+  });
+
+  it("sets finalizers with a merge patch locked to the resourceVersion; the last one off a deleting config removes it", async () => {
+    const cluster = new K8sReconcileCluster();
+    const [listed] = await cluster.listConfigs();
+    const finalizer = server.requests.filter(r => r.method === "PATCH" && r.path === CONFIG_PATH)[0];
+    expect(finalizer.contentType).toBe("application/merge-patch+json");
+    expect(finalizer.body).toMatchObject({
+      metadata: { name: "default", finalizers: [MIRROR_CLEANUP_FINALIZER], resourceVersion: "7" },
+    });
+    await expect(cluster.patchConfigFinalizers("default", [], "7")).rejects.toMatchObject({ code: 409 });
+    await fetch(`${server.url}${CONFIG_PATH}`, { method: "DELETE" }); // kubectl delete
+    const deleting = (await cluster.listConfigs())[0];
+    expect(deleting.metadata?.deletionTimestamp).toBeDefined();
+    expect(listed.metadata?.finalizers).toEqual([MIRROR_CLEANUP_FINALIZER]);
+    await expect(
+      cluster.patchConfigFinalizers(
+        "default",
+        [MIRROR_CLEANUP_FINALIZER, "x/y"],
+        deleting.metadata!.resourceVersion!,
+      ),
+    ).rejects.toMatchObject({ code: 422 });
+    await cluster.patchConfigFinalizers("default", [], deleting.metadata!.resourceVersion!);
+    expect(await cluster.listConfigs()).toEqual([]);
   });
 });

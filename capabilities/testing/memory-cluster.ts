@@ -54,23 +54,33 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     });
   }
 
-  /** What `kubectl apply` of a config does: uid kept, generation moved when the spec changes. */
+  /**
+   * What `kubectl apply` of a config does: uid, finalizers and a pending deletion kept, generation
+   * moved when the spec changes, resourceVersion moved.
+   */
   setConfig(config: P2PAccelerationConfig): void {
     const name = config.metadata!.name!;
     const live = this.configs.get(name);
     const copy = structuredClone(config);
     const generation = live?.metadata?.generation ?? 1;
     const changed = live && JSON.stringify(live.spec) !== JSON.stringify(copy.spec);
+    const { finalizers, deletionTimestamp } = live?.metadata ?? {};
     copy.metadata = {
       ...copy.metadata,
+      ...(finalizers ? { finalizers: [...finalizers] } : {}),
+      ...(deletionTimestamp ? { deletionTimestamp } : {}),
       uid: live?.metadata?.uid ?? copy.metadata?.uid ?? `uid-config-${name}`,
       generation: live ? (changed ? generation + 1 : generation) : (copy.metadata?.generation ?? 1),
+      resourceVersion: this.nextResourceVersion(),
     };
     if (live?.status && !copy.status) copy.status = live.status;
     this.configs.set(name, copy);
   }
 
-  /** What `kubectl delete` of a config does, garbage collection included. */
+  /**
+   * What `kubectl delete` of a config does: with finalizers it only gets deletionTimestamp; without,
+   * it is removed and garbage collection follows.
+   */
   deleteConfig(name: string): void {
     this.removeObject("P2PAccelerationConfig", undefined, name);
   }
@@ -93,6 +103,7 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
       updatedNumberScheduled: nodes,
       numberReady: ready,
       numberAvailable: ready,
+      ...(nodes > ready ? { numberUnavailable: nodes - ready } : {}),
       numberMisscheduled: 0,
     };
   }
@@ -169,6 +180,12 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     this.#enter("patchConfigStatus", name);
     this.request(this.callFor("patch", "P2PAccelerationConfig", undefined, name, "status"));
     this.patchStatus("P2PAccelerationConfig", undefined, name, status);
+  }
+
+  async patchConfigFinalizers(name: string, finalizers: string[], resourceVersion: string): Promise<void> {
+    this.#enter("patchConfigFinalizers", name, ...finalizers);
+    this.request(this.callFor("patch", "P2PAccelerationConfig", undefined, name));
+    this.patchFinalizers("P2PAccelerationConfig", undefined, name, finalizers, resourceVersion);
   }
 
   async listConfigs(): Promise<P2PAccelerationConfig[]> {
