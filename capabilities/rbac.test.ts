@@ -34,6 +34,8 @@ const { reconcilerCapability } =
 const { ReconcileController } =
   require("./reconciler/controller") as typeof import("./reconciler/controller");
 const { reconcilePass } = require("./reconciler/reconcile") as typeof import("./reconciler/reconcile");
+const { AgentConflictsProbe } =
+  require("./reconciler/agent-conflicts") as typeof import("./reconciler/agent-conflicts");
 const { MemoryCluster } = require("./testing/memory-cluster") as typeof import("./testing/memory-cluster");
 const fixtures = require("./testing/fixtures") as typeof import("./testing/fixtures");
 const { admit, podCreateRequest } = require("./testing/admission") as typeof import("./testing/admission");
@@ -67,7 +69,8 @@ async function journey(
     endpointFor: () => api.endpoint,
     protocol: "http",
   });
-  const deps = { cluster, log, acr, newToken: () => "t".repeat(32) };
+  const agentConflicts = new AgentConflictsProbe({ timeoutMs: 5_000 });
+  const deps = { cluster, log, acr, agentConflicts, newToken: () => "t".repeat(32) };
   const controller = new ReconcileController({ pass: r => reconcilePass(deps, r), log });
   const podMirror = podMirrorCapability({
     cluster,
@@ -115,7 +118,7 @@ async function journey(
   // mirror mode: the finalizer goes on; deletion waits for the cleanup rollout, then takes it off
   const live = cluster.configs.get("default")!;
   cluster.setConfig({ ...live, spec: { ...live.spec, mode: "mirror" } });
-  await controller.request("mirror mode");
+  await controller.request("mirror mode"); // lists the agent pods to ask them for conflicts
   expect(cluster.configs.get("default")!.metadata!.finalizers).toEqual(["peerpull.io/mirror-cleanup"]);
   cluster.deleteConfig("default");
   await controller.request("deletion requested");

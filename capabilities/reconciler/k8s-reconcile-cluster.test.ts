@@ -28,6 +28,17 @@ const rendered = desiredObjects({
 });
 if (!rendered.ok) throw new Error("render failed");
 const objects = rendered.objects;
+const agentPod = {
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: {
+    name: "peerpull-agent-n1",
+    namespace: NS,
+    labels: { "app.kubernetes.io/name": "peerpull-agent", "app.kubernetes.io/part-of": "peerpull" },
+  },
+  spec: { nodeName: "n1", hostNetwork: true },
+  status: { podIP: "10.0.0.1", conditions: [{ type: "Ready", status: "True" }] },
+};
 const CONFIG_PATH = "/apis/peerpull.io/v1alpha1/p2paccelerationconfigs/default";
 const daemonSetRef = { apiVersion: "apps/v1", kind: "DaemonSet", namespace: NS, name: "peerpull-agent" };
 
@@ -41,6 +52,7 @@ async function calls(cluster: ReconcileCluster): Promise<unknown[]> {
   const readSecret = readSecretVia(cluster);
   results.push((await readSecret("kube-system", "alibaba-addon-secret"))?.data);
   results.push(await readSecret("kube-system", "missing"));
+  results.push(await cluster.agentPods(NS));
   await cluster.remove({ apiVersion: "v1", kind: "Service", namespace: NS, name: "peerpull-tracker" });
   await cluster.remove({ apiVersion: "v1", kind: "Namespace", name: NS });
   results.push((await cluster.derivedSecrets()).length);
@@ -73,6 +85,11 @@ describe("K8sReconcileCluster on the wire", () => {
       metadata: { name: "default", resourceVersion: "7" },
     });
     server.objects.set("/api/v1/namespaces/kube-system/secrets/alibaba-addon-secret", keySecret(KEY));
+    server.objects.set(`/api/v1/namespaces/${NS}/pods/peerpull-agent-n1`, agentPod);
+    server.objects.set(`/api/v1/namespaces/other/pods/peerpull-agent-x`, {
+      ...agentPod,
+      metadata: { ...agentPod.metadata, namespace: "other" },
+    });
   });
   afterAll(async () => {
     if (previous === undefined) delete process.env.KUBECONFIG;
@@ -89,6 +106,7 @@ describe("K8sReconcileCluster on the wire", () => {
     twin.store("DaemonSet").get(`${NS}/peerpull-agent`)!.status = { numberReady: 1 };
     twin.setConfig(accelerationConfig([]));
     twin.putSecret(keySecret(KEY));
+    twin.putAgentPod(NS, "n1", "10.0.0.1");
     const mirrored = await calls(twin);
     const key = (c: ApiCall) =>
       JSON.stringify([c.verb, c.group, c.resource, c.subresource, c.namespace, c.name]);
@@ -120,6 +138,10 @@ describe("K8sReconcileCluster on the wire", () => {
     expect(status.body).toEqual({ status: { observedGeneration: 1 } });
     const list = server.requests.find(r => r.path === "/api/v1/secrets")!;
     expect(list.query.get("labelSelector")).toBe("peerpull.io/derived-from");
+    const pods = server.requests.find(r => r.path === `/api/v1/namespaces/${NS}/pods`)!;
+    expect(pods.query.get("labelSelector")).toBe(
+      "app.kubernetes.io/name=peerpull-agent,app.kubernetes.io/part-of=peerpull",
+    );
   });
 
   it("sets finalizers with a merge patch locked to the resourceVersion; the last one off a deleting config removes it", async () => {

@@ -11,9 +11,9 @@ import {
   P2PAccelerationConfigStatus,
 } from "../crd/p2p-acceleration-config";
 import { DERIVED_LABEL } from "../pod-mirror/docker-config";
-import { ReconcileCluster } from "./cluster";
+import { AgentPod, agentPodOf, ReconcileCluster } from "./cluster";
 import { ManifestObject, ObjectRef } from "./desired-objects";
-import { FIELD_MANAGER } from "./names";
+import { AGENT_NAME, FIELD_MANAGER, selectorOf } from "./names";
 
 const NOT_FOUND = 404;
 
@@ -71,6 +71,12 @@ export class K8sReconcileCluster implements ReconcileCluster {
       undefined,
       PatchStrategy.MergePatch,
     );
+  }
+
+  async agentPods(namespace: string): Promise<AgentPod[]> {
+    let query = K8s(kind.Pod).InNamespace(namespace);
+    for (const [key, value] of Object.entries(selectorOf(AGENT_NAME))) query = query.WithLabel(key, value);
+    return (await query.Get()).items.map(agentPodOf);
   }
 
   async listConfigs(): Promise<P2PAccelerationConfig[]> {

@@ -4,7 +4,7 @@
  * every other config -> resolve registries -> read the kept peer token and the live agent DaemonSet
  * (did agents run in mirror mode?) -> add the finalizer (mirror mode) -> desired objects -> apply
  * (prune what is no longer wanted) -> remove the finalizer once the cleanup rollout is complete
- * (mirror-finalizer.ts) -> status.
+ * (mirror-finalizer.ts) -> in mirror mode, ask the ready agents for hosts.toml conflicts -> status.
  * No config left: remove everything peerpull created, derived pull secrets included.
  * Idempotent; the controller decides when it runs and retries it (waiting for a cleanup rollout is
  * retried with its backoff too, besides the DaemonSet watch asking for a pass).
@@ -15,7 +15,8 @@ import type { P2PAccelerationConfig, P2PAccelerationConfigStatus } from "../crd/
 import { P2P_CONFIG_GVK } from "../crd/p2p-acceleration-config";
 import { activeConfig } from "../crd/active-config";
 import { applyDesired, removeEverything } from "./apply";
-import { ReconcileCluster, errorText } from "./cluster";
+import type { ConflictsReading } from "./agent-conflicts";
+import { AgentPod, ReconcileCluster, errorText } from "./cluster";
 import { credentialsSecretOf, SecretRef } from "./credentials-secret";
 import { desiredObjects, ManifestObject } from "./desired-objects";
 import { DaemonSetVolumes, mirrorCleanupNeeded } from "./desired-objects/mirror-cleanup";
@@ -39,6 +40,8 @@ export interface ReconcileLog {
 export interface ReconcilerDeps {
   cluster: ReconcileCluster;
   acr?: AcrResolver;
+  /** Mirror mode: asks the ready agents for hosts.toml conflicts (agent-conflicts.ts). */
+  agentConflicts?: { read(pods: readonly AgentPod[]): Promise<ConflictsReading> };
   log: ReconcileLog;
   namespace?: string;
   /** A new random peer token (only when none is kept yet). */
@@ -131,6 +134,8 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
     );
     if (deleting) return { retry, ...secretOf(spec) }; // gone, or going: no status to write
   }
+  if (!deleting && mode === "mirror" && deps.agentConflicts)
+    report.mirrorConflicts = await deps.agentConflicts.read(await deps.cluster.agentPods(namespace));
   if (after.waiting) {
     report.mirrorCleanup = { config: name, deleting, rollout, applied };
     retry = true;

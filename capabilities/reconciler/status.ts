@@ -6,6 +6,8 @@
 import type { Condition, ConditionType, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
 import type { RegistriesOutcome } from "./registries";
 import type { CleanupRollout } from "./mirror-finalizer";
+import type { ConflictsReading } from "./agent-conflicts";
+import { conflictsStatus } from "./mirror-conflicts-status";
 import { AGENT_NAME, MIRROR_CLEANUP_FINALIZER, NODE_SELECTOR_LABEL } from "./names";
 
 export interface DaemonSetView {
@@ -34,6 +36,8 @@ export interface PassReport {
   nodeSelectorEnable?: boolean;
   /** The config holds the mirror-cleanup finalizer and agents are removing hosts.toml files. */
   mirrorCleanup?: { config: string; deleting: boolean; rollout: CleanupRollout; applied: boolean };
+  /** Mirror mode: what the ready agents said about hosts.toml files they did not write. */
+  mirrorConflicts?: ConflictsReading;
 }
 
 type Verdict = Pick<Condition, "status" | "reason" | "message">;
@@ -66,11 +70,15 @@ export function statusOf(
     condition("AgentsReady", agents.verdict),
   ];
   if (report.mirrorCleanup) conditions.push(condition("MirrorCleanup", cleanupVerdict(report.mirrorCleanup)));
+  const conflicts = report.mirrorConflicts && conflictsStatus(report.mirrorConflicts);
+  if (conflicts) conditions.push(condition("MirrorConflicts", conflicts.verdict));
   return {
     observedGeneration: report.generation,
     conditions,
     registries: report.registries.registries,
     agents: agents.counts,
+    // a status patch merges: once listed, the field is emptied rather than left out
+    ...(conflicts || previous?.mirrorConflicts ? { mirrorConflicts: conflicts?.listed ?? [] } : {}),
   };
 }
 

@@ -9,7 +9,8 @@ import { V1Namespace, V1Secret } from "@kubernetes/client-node";
 import { P2PAccelerationConfig, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
 import { MirrorCluster } from "../pod-mirror/cluster";
 import { DERIVED_LABEL } from "../pod-mirror/docker-config";
-import { ApiError, ReconcileCluster } from "../reconciler/cluster";
+import { AgentPod, agentPodOf, ApiError, ReconcileCluster } from "../reconciler/cluster";
+import { AGENT_NAME, labelsOf, selectorOf } from "../reconciler/names";
 import { ManifestObject, ObjectRef } from "../reconciler/desired-objects";
 import { keyOf, MemoryApi, StoredObject } from "./memory-api";
 
@@ -186,6 +187,26 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     this.#enter("patchConfigFinalizers", name, ...finalizers);
     this.request(this.callFor("patch", "P2PAccelerationConfig", undefined, name));
     this.patchFinalizers("P2PAccelerationConfig", undefined, name, finalizers, resourceVersion);
+  }
+
+  async agentPods(namespace: string): Promise<AgentPod[]> {
+    this.#enter("agentPods", namespace);
+    this.request(this.callFor("list", "Pod", namespace));
+    return this.list("Pod", selectorOf(AGENT_NAME))
+      .filter(p => p.metadata?.namespace === namespace)
+      .map(p => agentPodOf(p));
+  }
+
+  /** Plays the kubelet: an agent pod on `node` (host network: the pod IP is the node's). */
+  putAgentPod(namespace: string, node: string, ip: string, ready = true): void {
+    const name = `${AGENT_NAME}-${node}`;
+    this.store("Pod").set(`${namespace}/${name}`, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, labels: labelsOf(AGENT_NAME), uid: `uid-pod-${name}` },
+      spec: { nodeName: node, hostNetwork: true },
+      status: { podIP: ip, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+    });
   }
 
   async listConfigs(): Promise<P2PAccelerationConfig[]> {
