@@ -150,6 +150,34 @@ describe("the mirror-cleanup finalizer", () => {
     });
   });
 
+  it("a foreground deletion (the garbage collector deletes dependents first): the cleanup objects are disowned, then removed by the reconciler", async () => {
+    const { cluster, deps } = setup();
+    await reconcilePass(deps);
+    addDerivedSecret(cluster);
+    // kubectl delete --cascade=foreground: the API server adds foregroundDeletion and stamps it
+    cluster.patchFinalizers("P2PAccelerationConfig", undefined, "default", [
+      MIRROR_CLEANUP_FINALIZER,
+      "foregroundDeletion",
+    ]);
+    cluster.deleteConfig("default");
+    await reconcilePass(deps);
+    expect(inits(cluster)).toEqual(["mirror-cleanup"]);
+    for (const kind of ["ServiceAccount", "ConfigMap", "Service", "StatefulSet", "DaemonSet"])
+      for (const object of cluster.store(kind).values())
+        expect(object.metadata?.ownerReferences).toBeUndefined();
+    cluster.setDaemonSetStatus(NS, AGENT, 2, 2);
+    await reconcilePass(deps);
+    expect(finalizers(cluster)).toEqual(["foregroundDeletion"]);
+    // the garbage collector finds no dependent and lets the config go
+    cluster.patchFinalizers("P2PAccelerationConfig", undefined, "default", []);
+    expect(cluster.configs.has("default")).toBe(false);
+    expect(daemonSet(cluster)).toBeDefined(); // disowned: the next pass removes it
+    await reconcilePass(deps);
+    expect(daemonSet(cluster)).toBeUndefined();
+    expect(cluster.namespaces.has(NS)).toBe(false);
+    expect(cluster.secrets.has("shop/acr-credential-regcred-p2p")).toBe(false);
+  });
+
   it("no node runs an agent: the deletion goes through once the DaemonSet controller has seen the spec", async () => {
     const { cluster, deps } = setup({ mode: "mirror", p2p: { nodeSelectorEnable: true } });
     await reconcilePass(deps);

@@ -58,6 +58,7 @@ export interface PassResult {
 }
 
 const MIN_TOKEN_CHARS = 16;
+const FOREGROUND = "foregroundDeletion";
 
 export function randomToken(): string {
   return randomBytes(32).toString("base64url");
@@ -97,12 +98,19 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
     mirrorCleanup:
       (holds && mode !== "mirror") ||
       mirrorCleanupNeeded(spec, await deps.cluster.read<DaemonSetVolumes>(agentRef)),
-    owner: {
-      apiVersion: `${P2P_CONFIG_GVK.group}/${P2P_CONFIG_GVK.version}`,
-      kind: P2P_CONFIG_GVK.kind,
-      name,
-      uid: inCharge.metadata!.uid!,
-    },
+    // `kubectl delete --cascade=foreground` has the garbage collector delete the config's objects
+    // while it waits: disowned, they stay for the cleanup, and the pass after the config is gone
+    // removes them (as it removes the derived pull secrets)
+    ...(orphanForCleanup(inCharge)
+      ? {}
+      : {
+          owner: {
+            apiVersion: `${P2P_CONFIG_GVK.group}/${P2P_CONFIG_GVK.version}`,
+            kind: P2P_CONFIG_GVK.kind,
+            name,
+            uid: inCharge.metadata!.uid!,
+          },
+        }),
   });
   const role = deleting ? "deleting" : "active";
   const before = finalizerDecision({ role, mode, holds, applied: false, rollout: cleanupRollout(undefined) });
@@ -145,6 +153,10 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
     if (other !== inCharge && other.metadata?.name && !other.metadata.deletionTimestamp)
       await writeStatus(deps, other, inactiveReport(namespace, name));
   return { retry, ...(deleting ? {} : { active: name }), ...secretOf(spec) };
+}
+
+function orphanForCleanup(config: P2PAccelerationConfig): boolean {
+  return !!config.metadata?.deletionTimestamp && (config.metadata.finalizers ?? []).includes(FOREGROUND);
 }
 
 function secretOf(spec: P2PAccelerationConfig["spec"] & object): { credentialsSecret?: SecretRef } {
