@@ -62,6 +62,22 @@ describe("the mirror-cleanup finalizer", () => {
     expect(condition(cluster, "MirrorCleanup")).toBeUndefined();
   });
 
+  it("a mirror config refused from the start gets none (no agent ever wrote); one refused later keeps it", async () => {
+    const { cluster, deps } = setup({ mode: "mirror", p2p: { ratelimit: "0" } });
+    await reconcilePass(deps);
+    expect(finalizers(cluster)).toEqual([]);
+    cluster.deleteConfig("default");
+    expect(cluster.configs.has("default")).toBe(false);
+
+    const other = setup();
+    await reconcilePass(other.deps);
+    other.cluster.patchFinalizers("P2PAccelerationConfig", undefined, "default", []); // say, an older module
+    const live = config(other.cluster);
+    other.cluster.setConfig({ ...live, spec: { ...live.spec, p2p: { ratelimit: "0" } } });
+    await reconcilePass(other.deps);
+    expect(finalizers(other.cluster)).toEqual([MIRROR_CLEANUP_FINALIZER]); // mirror agents still run
+  });
+
   it("rewrite mode: never added", async () => {
     const { cluster, deps } = setup({});
     await reconcilePass(deps);

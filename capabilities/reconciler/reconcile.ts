@@ -19,7 +19,7 @@ import type { ConflictsReading } from "./agent-conflicts";
 import { AgentPod, ReconcileCluster, errorText } from "./cluster";
 import { credentialsSecretOf, SecretRef } from "./credentials-secret";
 import { desiredObjects, ManifestObject } from "./desired-objects";
-import { DaemonSetVolumes, mirrorCleanupNeeded } from "./desired-objects/mirror-cleanup";
+import { DaemonSetVolumes, mirrorCleanupNeeded, mountsHostsDir } from "./desired-objects/mirror-cleanup";
 import {
   cleanupRollout,
   deletingWithCleanup,
@@ -90,14 +90,13 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
   };
   let retry = registries.retry;
   const agentRef = { apiVersion: "apps/v1", kind: "DaemonSet", namespace, name: AGENT_NAME };
+  const liveBefore = await deps.cluster.read<DaemonSetVolumes>(agentRef);
   const desired = desiredObjects({
     spec,
     registries: registries.registries,
     peerToken: await keptToken(deps, namespace),
     namespace,
-    mirrorCleanup:
-      (holds && mode !== "mirror") ||
-      mirrorCleanupNeeded(spec, await deps.cluster.read<DaemonSetVolumes>(agentRef)),
+    mirrorCleanup: (holds && mode !== "mirror") || mirrorCleanupNeeded(spec, liveBefore),
     // `kubectl delete --cascade=foreground` has the garbage collector delete the config's objects
     // while it waits: disowned, they stay for the cleanup, and the pass after the config is gone
     // removes them (as it removes the derived pull secrets)
@@ -114,8 +113,9 @@ export async function reconcilePass(deps: ReconcilerDeps, retryInSeconds?: numbe
   });
   const role = deleting ? "deleting" : "active";
   const before = finalizerDecision({ role, mode, holds, applied: false, rollout: cleanupRollout(undefined) });
-  // added before any mirror-mode agent can write a file
-  if (before.change === "add" && desired.ok) await changeFinalizer(deps, inCharge, "add");
+  // added before any mirror-mode agent can write a file; a config refused from the start has none
+  if (before.change === "add" && (desired.ok || mountsHostsDir(liveBefore)))
+    await changeFinalizer(deps, inCharge, "add");
   let applied = false;
   if (!desired.ok) {
     report.refused = { reason: desired.reason, problems: desired.problems };
