@@ -5,6 +5,7 @@ import { createAcrResolver } from "./acr/create-acr-resolver";
 import { podMirrorCapability } from "./pod-mirror/capability";
 import { K8sCluster } from "./pod-mirror/k8s-cluster";
 import { promMutationMetrics } from "./pod-mirror/metrics";
+import { AgentConflictsProbe } from "./reconciler/agent-conflicts";
 import { reconcilerCapability } from "./reconciler/capability";
 import { ReconcileController } from "./reconciler/controller";
 import { readSecretVia } from "./reconciler/credentials-secret";
@@ -29,6 +30,8 @@ const reconcileDeps = {
   namespace: SYSTEM_NAMESPACE,
   // spec.acrInstances -> registries; reads the credentials Secret through the same cluster client
   acr: createAcrResolver({ readSecret: readSecretVia(reconcileCluster) }),
+  // mirror mode: each ready agent's GET /mirror/conflicts, for the config's status
+  agentConflicts: new AgentConflictsProbe(),
 };
 const controller = new ReconcileController({
   pass: retryInSeconds => reconcilePass(reconcileDeps, retryInSeconds),

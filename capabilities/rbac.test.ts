@@ -1,7 +1,7 @@
 /**
  * The module's RBAC is exactly what it does. One journey through everything the module does on one
  * in-memory cluster (pod mutation, derived secrets following their originals, reconcile: create,
- * change, prune, status, delete and cleanup, plus the watches Pepr opens for the bindings) records
+ * change, prune, status, mirror mode's cleanup finalizer, delete and cleanup, plus the watches Pepr opens for the bindings) records
  * every API request (reading the ACR credentials Secret, the default one and a configured secretRef,
  * through the resolver as index.ts wires it, against the fake Container Registry API, included);
  * each must be allowed by the ClusterRole that Pepr generates from package.json
@@ -34,6 +34,8 @@ const { reconcilerCapability } =
 const { ReconcileController } =
   require("./reconciler/controller") as typeof import("./reconciler/controller");
 const { reconcilePass } = require("./reconciler/reconcile") as typeof import("./reconciler/reconcile");
+const { AgentConflictsProbe } =
+  require("./reconciler/agent-conflicts") as typeof import("./reconciler/agent-conflicts");
 const { MemoryCluster } = require("./testing/memory-cluster") as typeof import("./testing/memory-cluster");
 const fixtures = require("./testing/fixtures") as typeof import("./testing/fixtures");
 const { admit, podCreateRequest } = require("./testing/admission") as typeof import("./testing/admission");
@@ -67,7 +69,8 @@ async function journey(
     endpointFor: () => api.endpoint,
     protocol: "http",
   });
-  const deps = { cluster, log, acr, newToken: () => "t".repeat(32) };
+  const agentConflicts = new AgentConflictsProbe({ timeoutMs: 5_000 });
+  const deps = { cluster, log, acr, agentConflicts, newToken: () => "t".repeat(32) };
   const controller = new ReconcileController({ pass: r => reconcilePass(deps, r), log });
   const podMirror = podMirrorCapability({
     cluster,
@@ -112,7 +115,17 @@ async function journey(
   expect(cluster.apiCalls).toContainEqual(
     expect.objectContaining({ verb: "get", resource: "secrets", namespace: "acr-creds", name: "shop-key" }),
   );
+  // mirror mode: the finalizer goes on; deletion waits for the cleanup rollout, then takes it off
+  const live = cluster.configs.get("default")!;
+  cluster.setConfig({ ...live, spec: { ...live.spec, mode: "mirror" } });
+  await controller.request("mirror mode"); // lists the agent pods to ask them for conflicts
+  expect(cluster.configs.get("default")!.metadata!.finalizers).toEqual(["peerpull.io/mirror-cleanup"]);
   cluster.deleteConfig("default");
+  await controller.request("deletion requested");
+  expect(cluster.configs.has("default")).toBe(true);
+  cluster.setDaemonSetStatus(NS, "peerpull-agent", 2, 2);
+  await controller.request("cleanup rolled out");
+  expect(cluster.configs.has("default")).toBe(false);
   await controller.request("deleted");
   expect(cluster.secrets.has("shop/acr-credential-regcred-p2p")).toBe(false);
   expect(controller.failures).toBe(0);

@@ -135,6 +135,13 @@ it("a flood of requests for an unknown digest costs the origin one request", asy
   expect(asked.length).toBeLessThanOrEqual(2); // one per 10 s memory, should the loop cross it
 });
 
+it("outside mirror mode, GET /mirror/conflicts says so; other methods are not routed there", async () => {
+  const res = await fetch(`${agent.peerUrl}/mirror/conflicts`);
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ mirror: false, conflicts: [] });
+  expect((await fetch(`${agent.peerUrl}/mirror/conflicts`, { method: "POST" })).status).toBe(404);
+});
+
 it("is still healthy after all of it", async () => {
   expect((await fetch(`${agent.peerUrl}/healthz`)).status).toBe(200);
   expect(agent.process.hasExited()).toBe(false);

@@ -8,6 +8,8 @@
  */
 import { readFile, readdir, writeFile, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { AgentConflictsProbe } from "../capabilities/reconciler/agent-conflicts";
+import { conflictsStatus } from "../capabilities/reconciler/mirror-conflicts-status";
 import { AGENT_BIN, AgentProcess, startAgent } from "../hack/testenv/agent";
 import { Containerd, startContainerd } from "../hack/testenv/containerd";
 import { buildImage, OciLayout, pushImage } from "../hack/testenv/oci-image";
@@ -99,6 +101,30 @@ it("writes hosts.toml per registry (agent first, registry as server), leaves the
   expect(await agent.metric("peerpull_mirror_cri_ignores_hosts_dir")).toBe(0);
 });
 
+it("serves the conflict on GET /mirror/conflicts, which the reconciler's probe reads into the status", async () => {
+  const res = await fetch(`${agent.peerUrl}/mirror/conflicts`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("application/json");
+  const reason = "hosts.toml not written by peerpull-agent";
+  expect(await res.json()).toEqual({
+    mirror: true,
+    conflicts: [{ registry: "foreign.test", path: foreignPath, reason }],
+  });
+  const probe = new AgentConflictsProbe({ port: Number(new URL(agent.peerUrl).port) });
+  const reading = await probe.read([
+    { name: "peerpull-agent-a", node: "node-a", ip: "127.0.0.1", ready: true },
+  ]);
+  expect(reading).toEqual({
+    agents: 1,
+    answered: 1,
+    failed: [],
+    conflicts: [{ node: "node-a", registry: "foreign.test", reason }],
+  });
+  const { listed, verdict } = conflictsStatus(reading);
+  expect(listed).toEqual(reading.conflicts);
+  expect(verdict).toMatchObject({ status: "True", reason: "ForeignHostsFiles" });
+});
+
 it("ctr --hosts-dir pulls a public and a private image through the agent (?ns= seen, nothing direct)", async () => {
   const mark = await registry.mark();
   const privateMark = await privateRegistry.mark();
@@ -177,6 +203,10 @@ it("a restart without a registry removes that registry's file and repoints the r
   expect(await hostsToml("registry.test")).toContain(`[host."${agent.url}"]`);
   expect(await readFile(foreignPath, "utf8")).toBe(FOREIGN);
   expect(await agent.metric("peerpull_mirror_hosts_conflicts")).toBe(0);
+  expect(await (await fetch(`${agent.peerUrl}/mirror/conflicts`)).json()).toEqual({
+    mirror: true,
+    conflicts: [],
+  });
 
   await containerd.forgetAll("k8s.io");
   expect(await containerd.criPullImage({ image: "registry.test/team/app:1" })).toBe(layout.config.digest);

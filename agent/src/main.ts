@@ -89,16 +89,6 @@ async function main(argv: string[]): Promise<void> {
 
   let ready = false;
   const registryServer = createRegistryServer(handler, metrics, log);
-  const peerServer = createPeerServer({
-    metricsRegistry: metrics.registry,
-    isReady: () => ready,
-    log,
-    peerApi: swarm?.peerApi,
-    sendQueue: swarm && peerSendQueue(log),
-  });
-  const registryAddress = await listen(registryServer, config.listen);
-  const peerAddress = await listen(peerServer, config.peerListen);
-  swarm?.start(peerAddress);
   const mirror =
     config.mirror.hostsDir === undefined
       ? undefined
@@ -109,6 +99,17 @@ async function main(argv: string[]): Promise<void> {
           metrics,
           log,
         });
+  const peerServer = createPeerServer({
+    metricsRegistry: metrics.registry,
+    isReady: () => ready,
+    log,
+    mirrorConflicts: mirror && (() => mirror.currentConflicts()),
+    peerApi: swarm?.peerApi,
+    sendQueue: swarm && peerSendQueue(log),
+  });
+  const registryAddress = await listen(registryServer, config.listen);
+  const peerAddress = await listen(peerServer, config.peerListen);
+  swarm?.start(peerAddress);
   await mirror?.start(hostPort(registryAddress));
 
   const housekeeping = setInterval(() => {

@@ -62,7 +62,12 @@ export interface P2PAccelerationConfigSpec {
   tracker?: { replicas?: number };
 }
 
-export type ConditionType = "Ready" | "RegistriesResolved" | "AgentsReady";
+export type ConditionType =
+  | "Ready"
+  | "RegistriesResolved"
+  | "AgentsReady"
+  | "MirrorCleanup"
+  | "MirrorConflicts";
 
 /** metav1.Condition as it travels in JSON (the timestamp stays an RFC 3339 string). */
 export interface Condition {
@@ -88,6 +93,8 @@ export interface P2PAccelerationConfigStatus {
   conditions?: Condition[];
   registries?: ResolvedRegistry[];
   agents?: { desired?: number; ready?: number };
+  /** Mirror mode: hosts.toml files the agents left alone, per node (at most 20 listed). */
+  mirrorConflicts?: { node: string; registry: string; reason: string }[];
 }
 
 export class P2PAccelerationConfig extends a.GenericKind {

@@ -6,6 +6,14 @@
 import type { P2PAccelerationConfig, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
 import type { ManifestObject, ObjectRef } from "./desired-objects";
 
+/** An agent pod as the conflicts probe needs it (host network: `ip` is the node's address). */
+export interface AgentPod {
+  name: string;
+  node: string;
+  ip: string;
+  ready: boolean;
+}
+
 export interface ReconcileCluster {
   /** PATCH (server-side apply, field manager `peerpull`, force) on the object's resource. */
   apply(object: ManifestObject): Promise<void>;
@@ -17,6 +25,13 @@ export interface ReconcileCluster {
   derivedSecrets(): Promise<{ namespace: string; name: string }[]>;
   /** PATCH (merge) p2paccelerationconfigs/<name>/status. */
   patchConfigStatus(name: string, status: P2PAccelerationConfigStatus): Promise<void>;
+  /**
+   * PATCH (merge) p2paccelerationconfigs/<name>: `metadata.finalizers` replaced, with
+   * `resourceVersion` for optimistic locking (a config changed meanwhile is 409; the pass retries).
+   */
+  patchConfigFinalizers(name: string, finalizers: string[], resourceVersion: string): Promise<void>;
+  /** LIST pods in `namespace` with the agent's selector labels. */
+  agentPods(namespace: string): Promise<AgentPod[]>;
   /** LIST p2paccelerationconfigs. */
   listConfigs(): Promise<P2PAccelerationConfig[]>;
 }
@@ -39,10 +54,25 @@ export const RESOURCES: Record<string, { group: string; resource: string; namesp
   ConfigMap: { group: "", resource: "configmaps", namespaced: true },
   Secret: { group: "", resource: "secrets", namespaced: true },
   Service: { group: "", resource: "services", namespaced: true },
+  Pod: { group: "", resource: "pods", namespaced: true },
   DaemonSet: { group: "apps", resource: "daemonsets", namespaced: true },
   StatefulSet: { group: "apps", resource: "statefulsets", namespaced: true },
   P2PAccelerationConfig: { group: "peerpull.io", resource: "p2paccelerationconfigs", namespaced: false },
 };
+
+/** A Pod object (as listed) -> AgentPod: Ready condition True, address from status.podIP. */
+export function agentPodOf(pod: {
+  metadata?: { name?: string };
+  spec?: { nodeName?: string };
+  status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+}): AgentPod {
+  return {
+    name: pod.metadata?.name ?? "",
+    node: pod.spec?.nodeName ?? "",
+    ip: pod.status?.podIP ?? "",
+    ready: (pod.status?.conditions ?? []).some(c => c.type === "Ready" && c.status === "True"),
+  };
+}
 
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) return `${err.status} ${err.message}`;

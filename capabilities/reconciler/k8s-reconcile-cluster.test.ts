@@ -17,6 +17,7 @@ import { ReconcileCluster } from "./cluster";
 import { readSecretVia } from "./credentials-secret";
 import { desiredObjects } from "./desired-objects";
 import { K8sReconcileCluster } from "./k8s-reconcile-cluster";
+import { MIRROR_CLEANUP_FINALIZER } from "./names";
 
 const NS = "peerpull-system";
 const rendered = desiredObjects({
@@ -27,6 +28,18 @@ const rendered = desiredObjects({
 });
 if (!rendered.ok) throw new Error("render failed");
 const objects = rendered.objects;
+const agentPod = {
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: {
+    name: "peerpull-agent-n1",
+    namespace: NS,
+    labels: { "app.kubernetes.io/name": "peerpull-agent", "app.kubernetes.io/part-of": "peerpull" },
+  },
+  spec: { nodeName: "n1", hostNetwork: true },
+  status: { podIP: "10.0.0.1", conditions: [{ type: "Ready", status: "True" }] },
+};
+const CONFIG_PATH = "/apis/peerpull.io/v1alpha1/p2paccelerationconfigs/default";
 const daemonSetRef = { apiVersion: "apps/v1", kind: "DaemonSet", namespace: NS, name: "peerpull-agent" };
 
 /** The same calls on either cluster. */
@@ -39,11 +52,18 @@ async function calls(cluster: ReconcileCluster): Promise<unknown[]> {
   const readSecret = readSecretVia(cluster);
   results.push((await readSecret("kube-system", "alibaba-addon-secret"))?.data);
   results.push(await readSecret("kube-system", "missing"));
+  results.push(await cluster.agentPods(NS));
   await cluster.remove({ apiVersion: "v1", kind: "Service", namespace: NS, name: "peerpull-tracker" });
   await cluster.remove({ apiVersion: "v1", kind: "Namespace", name: NS });
   results.push((await cluster.derivedSecrets()).length);
   await cluster.patchConfigStatus("default", { observedGeneration: 1 });
-  results.push((await cluster.listConfigs()).map(c => c.metadata?.name));
+  const [listed] = await cluster.listConfigs();
+  await cluster.patchConfigFinalizers(
+    "default",
+    [MIRROR_CLEANUP_FINALIZER],
+    listed.metadata!.resourceVersion!,
+  );
+  results.push((await cluster.listConfigs()).map(c => [c.metadata?.name, c.metadata?.finalizers]));
   return results;
 }
 
@@ -60,8 +80,16 @@ describe("K8sReconcileCluster on the wire", () => {
       ...objects.find(o => o.kind === "DaemonSet"),
       status: { numberReady: 1 },
     });
-    server.objects.set("/apis/peerpull.io/v1alpha1/p2paccelerationconfigs/default", accelerationConfig([]));
+    server.objects.set(CONFIG_PATH, {
+      ...accelerationConfig([]),
+      metadata: { name: "default", resourceVersion: "7" },
+    });
     server.objects.set("/api/v1/namespaces/kube-system/secrets/alibaba-addon-secret", keySecret(KEY));
+    server.objects.set(`/api/v1/namespaces/${NS}/pods/peerpull-agent-n1`, agentPod);
+    server.objects.set(`/api/v1/namespaces/other/pods/peerpull-agent-x`, {
+      ...agentPod,
+      metadata: { ...agentPod.metadata, namespace: "other" },
+    });
   });
   afterAll(async () => {
     if (previous === undefined) delete process.env.KUBECONFIG;
@@ -78,6 +106,7 @@ describe("K8sReconcileCluster on the wire", () => {
     twin.store("DaemonSet").get(`${NS}/peerpull-agent`)!.status = { numberReady: 1 };
     twin.setConfig(accelerationConfig([]));
     twin.putSecret(keySecret(KEY));
+    twin.putAgentPod(NS, "n1", "10.0.0.1");
     const mirrored = await calls(twin);
     const key = (c: ApiCall) =>
       JSON.stringify([c.verb, c.group, c.resource, c.subresource, c.namespace, c.name]);
@@ -88,7 +117,9 @@ describe("K8sReconcileCluster on the wire", () => {
   });
 
   it("applies server-side with field manager peerpull, forced", () => {
-    const applies = server.requests.filter(r => r.method === "PATCH" && !r.path.endsWith("/status"));
+    const applies = server.requests.filter(
+      r => r.method === "PATCH" && !r.path.endsWith("/status") && r.path !== CONFIG_PATH,
+    );
     expect(applies).toHaveLength(objects.length);
     for (const r of applies) {
       expect(r.contentType).toBe("application/apply-patch+yaml");
@@ -107,5 +138,33 @@ describe("K8sReconcileCluster on the wire", () => {
     expect(status.body).toEqual({ status: { observedGeneration: 1 } });
     const list = server.requests.find(r => r.path === "/api/v1/secrets")!;
     expect(list.query.get("labelSelector")).toBe("peerpull.io/derived-from");
+    const pods = server.requests.find(r => r.path === `/api/v1/namespaces/${NS}/pods`)!;
+    expect(pods.query.get("labelSelector")).toBe(
+      "app.kubernetes.io/name=peerpull-agent,app.kubernetes.io/part-of=peerpull",
+    );
+  });
+
+  it("sets finalizers with a merge patch locked to the resourceVersion; the last one off a deleting config removes it", async () => {
+    const cluster = new K8sReconcileCluster();
+    const [listed] = await cluster.listConfigs();
+    const finalizer = server.requests.filter(r => r.method === "PATCH" && r.path === CONFIG_PATH)[0];
+    expect(finalizer.contentType).toBe("application/merge-patch+json");
+    expect(finalizer.body).toMatchObject({
+      metadata: { name: "default", finalizers: [MIRROR_CLEANUP_FINALIZER], resourceVersion: "7" },
+    });
+    await expect(cluster.patchConfigFinalizers("default", [], "7")).rejects.toMatchObject({ code: 409 });
+    await fetch(`${server.url}${CONFIG_PATH}`, { method: "DELETE" }); // kubectl delete
+    const deleting = (await cluster.listConfigs())[0];
+    expect(deleting.metadata?.deletionTimestamp).toBeDefined();
+    expect(listed.metadata?.finalizers).toEqual([MIRROR_CLEANUP_FINALIZER]);
+    await expect(
+      cluster.patchConfigFinalizers(
+        "default",
+        [MIRROR_CLEANUP_FINALIZER, "x/y"],
+        deleting.metadata!.resourceVersion!,
+      ),
+    ).rejects.toMatchObject({ code: 422 });
+    await cluster.patchConfigFinalizers("default", [], deleting.metadata!.resourceVersion!);
+    expect(await cluster.listConfigs()).toEqual([]);
   });
 });

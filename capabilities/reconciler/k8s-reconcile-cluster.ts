@@ -5,11 +5,15 @@
  */
 import { KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { K8s, kind } from "pepr";
-import { P2PAccelerationConfig, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
+import {
+  P2P_CONFIG_GVK,
+  P2PAccelerationConfig,
+  P2PAccelerationConfigStatus,
+} from "../crd/p2p-acceleration-config";
 import { DERIVED_LABEL } from "../pod-mirror/docker-config";
-import { ReconcileCluster } from "./cluster";
+import { AgentPod, agentPodOf, ReconcileCluster } from "./cluster";
 import { ManifestObject, ObjectRef } from "./desired-objects";
-import { FIELD_MANAGER } from "./names";
+import { AGENT_NAME, FIELD_MANAGER, selectorOf } from "./names";
 
 const NOT_FOUND = 404;
 
@@ -55,6 +59,24 @@ export class K8sReconcileCluster implements ReconcileCluster {
 
   async patchConfigStatus(name: string, status: P2PAccelerationConfigStatus): Promise<void> {
     await K8s(P2PAccelerationConfig).PatchStatus({ metadata: { name }, status });
+  }
+
+  async patchConfigFinalizers(name: string, finalizers: string[], resourceVersion: string): Promise<void> {
+    const { group, version, kind } = P2P_CONFIG_GVK;
+    await this.#api().patch(
+      { apiVersion: `${group}/${version}`, kind, metadata: { name, finalizers, resourceVersion } },
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+  }
+
+  async agentPods(namespace: string): Promise<AgentPod[]> {
+    let query = K8s(kind.Pod).InNamespace(namespace);
+    for (const [key, value] of Object.entries(selectorOf(AGENT_NAME))) query = query.WithLabel(key, value);
+    return (await query.Get()).items.map(agentPodOf);
   }
 
   async listConfigs(): Promise<P2PAccelerationConfig[]> {

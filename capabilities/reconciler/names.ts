@@ -26,6 +26,11 @@ export const CONTAINERD_CONFIG_DIR = "/etc/containerd";
 export const CONTAINERD_CONFIG_FILE = `${CONTAINERD_CONFIG_DIR}/config.toml`;
 
 export const NODE_SELECTOR_LABEL = "k8s.aliyun.com/p2p-plus-node";
+/**
+ * Finalizer the reconciler keeps on the config in force while agents may have left hosts.toml files
+ * on nodes (mirror mode, and leaving it): deletion waits until every node has removed them.
+ */
+export const MIRROR_CLEANUP_FINALIZER = "peerpull.io/mirror-cleanup";
 /** Pod template annotation: a hash of the agent config and token, so a change rolls the pods. */
 export const CHECKSUM_ANNOTATION = "peerpull.io/config-checksum";
 

@@ -185,9 +185,9 @@ describe("reconcilePass", () => {
         cleanup: false,
       },
       {
-        name: "a DaemonSet deleted by hand comes back without it",
+        name: "a DaemonSet deleted by hand before the cleanup was seen complete comes back with it",
         modes: ["mirror", "rewrite", "rewrite"],
-        cleanup: false,
+        cleanup: true,
         between: c => c.removeObject("DaemonSet", NS, "peerpull-agent"),
       },
     ];

@@ -5,15 +5,20 @@
  */
 import type { Condition, ConditionType, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
 import type { RegistriesOutcome } from "./registries";
-import { AGENT_NAME, NODE_SELECTOR_LABEL } from "./names";
+import type { CleanupRollout } from "./mirror-finalizer";
+import type { ConflictsReading } from "./agent-conflicts";
+import { conflictsStatus } from "./mirror-conflicts-status";
+import { AGENT_NAME, MIRROR_CLEANUP_FINALIZER, NODE_SELECTOR_LABEL } from "./names";
 
 export interface DaemonSetView {
-  generation?: number;
+  metadata?: { generation?: number };
   status?: {
     observedGeneration?: number;
     desiredNumberScheduled?: number;
     numberReady?: number;
     updatedNumberScheduled?: number;
+    numberAvailable?: number;
+    numberUnavailable?: number;
   };
 }
 
@@ -29,6 +34,10 @@ export interface PassReport {
   inactiveBecause?: string;
   agentDaemonSet?: DaemonSetView;
   nodeSelectorEnable?: boolean;
+  /** The config holds the mirror-cleanup finalizer and agents are removing hosts.toml files. */
+  mirrorCleanup?: { config: string; deleting: boolean; rollout: CleanupRollout; applied: boolean };
+  /** Mirror mode: what the ready agents said about hosts.toml files they did not write. */
+  mirrorConflicts?: ConflictsReading;
 }
 
 type Verdict = Pick<Condition, "status" | "reason" | "message">;
@@ -55,15 +64,21 @@ export function statusOf(
       lastTransitionTime: before && before.status === verdict.status ? before.lastTransitionTime : at,
     };
   };
+  const conditions = [
+    condition("Ready", ready),
+    condition("RegistriesResolved", registriesCondition),
+    condition("AgentsReady", agents.verdict),
+  ];
+  if (report.mirrorCleanup) conditions.push(condition("MirrorCleanup", cleanupVerdict(report.mirrorCleanup)));
+  const conflicts = report.mirrorConflicts && conflictsStatus(report.mirrorConflicts);
+  if (conflicts) conditions.push(condition("MirrorConflicts", conflicts.verdict));
   return {
     observedGeneration: report.generation,
-    conditions: [
-      condition("Ready", ready),
-      condition("RegistriesResolved", registriesCondition),
-      condition("AgentsReady", agents.verdict),
-    ],
+    conditions,
     registries: report.registries.registries,
     agents: agents.counts,
+    // a status patch merges: once listed, the field is emptied rather than left out
+    ...(conflicts || previous?.mirrorConflicts ? { mirrorConflicts: conflicts?.listed ?? [] } : {}),
   };
 }
 
@@ -82,7 +97,10 @@ function agentsVerdict(report: PassReport): { verdict: Verdict; counts: { desire
         message: `DaemonSet ${AGENT_NAME} does not exist yet`,
       },
     };
-  if (ds.status?.observedGeneration === undefined || ds.status.observedGeneration < (ds.generation ?? 0))
+  if (
+    ds.status?.observedGeneration === undefined ||
+    ds.status.observedGeneration < (ds.metadata?.generation ?? 0)
+  )
     return {
       counts,
       verdict: {
@@ -126,9 +144,43 @@ function agentsVerdict(report: PassReport): { verdict: Verdict; counts: { desire
   };
 }
 
+/** How to let a deletion go on without the cleanup (the module is not running, a node is stuck). */
+export function skipCleanupHint(config: string): string {
+  return (
+    `to delete without it: kubectl patch p2paccelerationconfig ${config} --type=json ` +
+    `-p '[{"op":"remove","path":"/metadata/finalizers"}]' (drops ${MIRROR_CLEANUP_FINALIZER}; ` +
+    `the files stay on the nodes)`
+  );
+}
+
+function cleanupVerdict(cleanup: NonNullable<PassReport["mirrorCleanup"]>): Verdict {
+  const { rollout, deleting, config } = cleanup;
+  const then = deleting ? `; the deletion waits for it; ${skipCleanupHint(config)}` : "";
+  if (!cleanup.applied)
+    return {
+      status: "True",
+      reason: "Blocked",
+      message: `the agents that remove mirror mode's hosts.toml files could not be applied (see Ready)${then}`,
+    };
+  return {
+    status: "True",
+    reason: "InProgress",
+    message:
+      `agents are removing mirror mode's hosts.toml files from the nodes: ${rollout.available} of ` +
+      `${rollout.desired} done, ${rollout.updated} updated${then}`,
+  };
+}
+
 function readyVerdict(report: PassReport, registries: Verdict, agents: Verdict): Verdict {
   if (report.inactiveBecause)
     return { status: "False", reason: "NotActive", message: report.inactiveBecause };
+  if (report.mirrorCleanup?.deleting && !report.refused && !report.applyError)
+    return {
+      status: "False",
+      reason: "Deleting",
+      message:
+        "being deleted once the agents have removed mirror mode's hosts.toml files (see MirrorCleanup)",
+    };
   // nothing to accelerate because the ACR instances did not resolve: the cloud's error is the cause
   if (report.refused?.reason === "NoRegistries" && registries.status !== "True")
     return { status: "False", reason: "RegistriesNotResolved", message: registries.message };

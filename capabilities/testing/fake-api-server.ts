@@ -3,6 +3,10 @@
  * discovery for the kinds the module uses, serves objects from a map, and records every other
  * request (method, path, query, content type, body) so a test can hold the real client's requests
  * against the in-memory twin's. A kubeconfig pointing at it is written for KUBECONFIG.
+ * For objects in the map it also does what the module relies on around finalizers, as the API
+ * server does: a merge patch (RFC 7386) with optimistic locking (a stale resourceVersion is 409), no
+ * new finalizer on an object being deleted (422), DELETE of an object with finalizers only sets
+ * deletionTimestamp, and removing the last finalizer of an object being deleted removes it.
  */
 import { createServer, IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -33,6 +37,7 @@ export class FakeApiServer {
   /** Objects served by GET, keyed by request path. */
   readonly objects = new Map<string, unknown>();
   #server: Server | undefined;
+  #version = 1000;
   url = "";
 
   async start(): Promise<void> {
@@ -116,9 +121,75 @@ export class FakeApiServer {
         .map(([, object]) => object);
       return { status: 200, body: { kind: "List", metadata: { resourceVersion: "1" }, items } };
     }
-    if (req.method === "DELETE") return { status: 200, body: { kind: "Status", status: "Success" } };
+    const stored = this.objects.get(url.pathname) as StoredObject | undefined;
+    if (req.method === "DELETE") return stored ? this.#delete(url.pathname, stored) : SUCCESS;
+    if (req.method === "PATCH" && stored && req.headers["content-type"] === MERGE_PATCH)
+      return this.#mergePatch(url.pathname, stored, JSON.parse(text) as StoredObject);
     return { status: 200, body: text ? JSON.parse(text) : {} };
   }
+
+  #delete(path: string, stored: StoredObject): { status: number; body: unknown } {
+    if ((stored.metadata?.finalizers ?? []).length === 0) {
+      this.objects.delete(path);
+      return SUCCESS;
+    }
+    stored.metadata!.deletionTimestamp ??= new Date().toISOString();
+    stored.metadata!.resourceVersion = this.#nextVersion();
+    return { status: 200, body: stored };
+  }
+
+  #mergePatch(path: string, stored: StoredObject, patch: StoredObject): { status: number; body: unknown } {
+    const meta = stored.metadata ?? {};
+    const wanted = patch.metadata?.resourceVersion;
+    if (wanted !== undefined && wanted !== meta.resourceVersion)
+      return failure(
+        409,
+        "Conflict",
+        "the object has been modified; please apply your changes to the latest version and try again",
+      );
+    const next = mergePatch(stored, patch) as StoredObject;
+    const before: string[] = meta.finalizers ?? [];
+    const after: string[] = next.metadata?.finalizers ?? [];
+    if (meta.deletionTimestamp && after.some(f => !before.includes(f)))
+      return failure(
+        422,
+        "Invalid",
+        "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted",
+      );
+    next.metadata = { ...next.metadata, resourceVersion: this.#nextVersion() };
+    if (meta.deletionTimestamp && after.length === 0) this.objects.delete(path);
+    else this.objects.set(path, next);
+    return { status: 200, body: next };
+  }
+
+  #nextVersion(): string {
+    return String(++this.#version);
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type StoredObject = { metadata?: Record<string, any> } & Record<string, unknown>;
+
+const MERGE_PATCH = "application/merge-patch+json";
+const SUCCESS = { status: 200, body: { kind: "Status", status: "Success" } };
+
+function failure(code: number, reason: string, message: string): { status: number; body: unknown } {
+  return {
+    status: code,
+    body: { kind: "Status", apiVersion: "v1", status: "Failure", reason, message, code },
+  };
+}
+
+/** RFC 7386: objects merge, null removes, anything else replaces. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as object) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
 }
 
 const VERBS: Record<string, ApiCall["verb"]> = {

@@ -9,8 +9,11 @@
  *   podManagementPolicy) refuse a change with 422; a namespaced object in a missing namespace is 404;
  * - status only through the status subresource;
  * - delete of a missing object is 404 to the caller (the real clients turn that into success);
- *   delete cascades like the garbage collector (owner references, and a namespace's contents), at
+ *   an object with finalizers is not removed by delete: it gets `deletionTimestamp` (kept by later
+ *   deletes) and stays until its last finalizer is removed; no finalizer may be added to it then;
+ *   removal cascades like the garbage collector (owner references, and a namespace's contents), at
  *   once rather than in the background;
+ * - a metadata merge patch (finalizers) with optimistic locking: a stale resourceVersion is 409;
  * - faults: `failApi(match, error, times)` makes matching requests fail before they change anything.
  */
 import { appendFileSync } from "node:fs";
@@ -73,6 +76,11 @@ export class MemoryApi {
     let store = this.#stores.get(kind);
     if (!store) this.#stores.set(kind, (store = new Map()));
     return store as Map<string, T>;
+  }
+
+  /** The next resourceVersion (every write moves it). */
+  nextResourceVersion(): string {
+    return String(++this.#version);
   }
 
   failApi(match: Partial<ApiCall>, error: Error, times = Infinity): void {
@@ -143,6 +151,7 @@ export class MemoryApi {
         ...applied.metadata,
         uid: live?.metadata?.uid ?? `uid-${kind.toLowerCase()}-${key.replace("/", "-")}`,
         creationTimestamp: live?.metadata?.creationTimestamp ?? new Date(0).toISOString(),
+        ...keptByTheServer(live),
         generation: changed ? generation + 1 : generation,
         resourceVersion: String(++this.#version),
       },
@@ -159,11 +168,63 @@ export class MemoryApi {
     live.metadata!.resourceVersion = String(++this.#version);
   }
 
-  /** Deletes and cascades; false when there was nothing to delete. */
+  /**
+   * A merge patch of `metadata.finalizers`, as the API server does it: `resourceVersion`, when
+   * given, must be the live one (409); a finalizer may not be added to an object being deleted
+   * (422); removing the last one from an object being deleted removes it, and cascades.
+   */
+  patchFinalizers(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    finalizers: string[],
+    resourceVersion?: string,
+  ): void {
+    const key = keyOf(namespace, name);
+    const live = this.store(kind).get(key);
+    if (!live) throw new ApiError(404, `${kind} "${name}" not found`);
+    const meta = live.metadata!;
+    if (resourceVersion !== undefined && resourceVersion !== meta.resourceVersion)
+      throw new ApiError(
+        409,
+        `Operation cannot be fulfilled on ${RESOURCES[kind]?.resource ?? kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    const before: string[] = meta.finalizers ?? [];
+    if (meta.deletionTimestamp && finalizers.some(f => !before.includes(f)))
+      throw new ApiError(
+        422,
+        `${kind} "${name}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted`,
+      );
+    if (finalizers.length > 0) meta.finalizers = [...finalizers];
+    else delete meta.finalizers;
+    meta.resourceVersion = String(++this.#version);
+    if (meta.deletionTimestamp && finalizers.length === 0) this.#erase(kind, namespace, name);
+  }
+
+  /**
+   * DELETE: an object with finalizers only gets `deletionTimestamp`; one without is removed, and
+   * what it owns with it. False when there was nothing to delete.
+   */
   removeObject(kind: string, namespace: string | undefined, name: string): boolean {
+    const live = this.store(kind).get(keyOf(namespace, name));
+    if (!live) return false;
+    if ((live.metadata?.finalizers ?? []).length > 0) {
+      if (!live.metadata!.deletionTimestamp) {
+        live.metadata!.deletionTimestamp = new Date().toISOString();
+        live.metadata!.deletionGracePeriodSeconds = 0;
+        live.metadata!.resourceVersion = String(++this.#version);
+      }
+      return true;
+    }
+    this.#erase(kind, namespace, name);
+    return true;
+  }
+
+  /** Removes an object for good and cascades like the garbage collector. */
+  #erase(kind: string, namespace: string | undefined, name: string): void {
     const store = this.store(kind);
     const gone = store.get(keyOf(namespace, name));
-    if (!gone) return false;
+    if (!gone) return;
     store.delete(keyOf(namespace, name));
     for (const [otherKind, objects] of this.#stores)
       for (const [key, object] of [...objects]) {
@@ -174,7 +235,6 @@ export class MemoryApi {
         if ((owned || inNamespace) && objects.has(key))
           this.removeObject(otherKind, object.metadata?.namespace, object.metadata!.name);
       }
-    return true;
   }
 
   list<T extends StoredObject>(kind: string, labelSelector: Record<string, string | true> = {}): T[] {
@@ -192,6 +252,17 @@ export class MemoryApi {
       if (JSON.stringify(live.spec?.[field]) !== JSON.stringify(applied.spec?.[field]))
         throw new ApiError(422, `${kind}.apps "${name}" is invalid: spec.${field}: field is immutable`);
   }
+}
+
+/** What an apply by one field manager never drops: others' finalizers, a pending deletion. */
+function keptByTheServer(live: StoredObject | undefined): Record<string, unknown> {
+  const meta = live?.metadata ?? {};
+  return {
+    ...(meta.finalizers ? { finalizers: meta.finalizers } : {}),
+    ...(meta.deletionTimestamp
+      ? { deletionTimestamp: meta.deletionTimestamp, deletionGracePeriodSeconds: 0 }
+      : {}),
+  };
 }
 
 function specOf(object: StoredObject): unknown {

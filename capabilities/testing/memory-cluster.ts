@@ -9,7 +9,8 @@ import { V1Namespace, V1Secret } from "@kubernetes/client-node";
 import { P2PAccelerationConfig, P2PAccelerationConfigStatus } from "../crd/p2p-acceleration-config";
 import { MirrorCluster } from "../pod-mirror/cluster";
 import { DERIVED_LABEL } from "../pod-mirror/docker-config";
-import { ApiError, ReconcileCluster } from "../reconciler/cluster";
+import { AgentPod, agentPodOf, ApiError, ReconcileCluster } from "../reconciler/cluster";
+import { AGENT_NAME, labelsOf, selectorOf } from "../reconciler/names";
 import { ManifestObject, ObjectRef } from "../reconciler/desired-objects";
 import { keyOf, MemoryApi, StoredObject } from "./memory-api";
 
@@ -54,23 +55,33 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     });
   }
 
-  /** What `kubectl apply` of a config does: uid kept, generation moved when the spec changes. */
+  /**
+   * What `kubectl apply` of a config does: uid, finalizers and a pending deletion kept, generation
+   * moved when the spec changes, resourceVersion moved.
+   */
   setConfig(config: P2PAccelerationConfig): void {
     const name = config.metadata!.name!;
     const live = this.configs.get(name);
     const copy = structuredClone(config);
     const generation = live?.metadata?.generation ?? 1;
     const changed = live && JSON.stringify(live.spec) !== JSON.stringify(copy.spec);
+    const { finalizers, deletionTimestamp } = live?.metadata ?? {};
     copy.metadata = {
       ...copy.metadata,
+      ...(finalizers ? { finalizers: [...finalizers] } : {}),
+      ...(deletionTimestamp ? { deletionTimestamp } : {}),
       uid: live?.metadata?.uid ?? copy.metadata?.uid ?? `uid-config-${name}`,
       generation: live ? (changed ? generation + 1 : generation) : (copy.metadata?.generation ?? 1),
+      resourceVersion: this.nextResourceVersion(),
     };
     if (live?.status && !copy.status) copy.status = live.status;
     this.configs.set(name, copy);
   }
 
-  /** What `kubectl delete` of a config does, garbage collection included. */
+  /**
+   * What `kubectl delete` of a config does: with finalizers it only gets deletionTimestamp; without,
+   * it is removed and garbage collection follows.
+   */
   deleteConfig(name: string): void {
     this.removeObject("P2PAccelerationConfig", undefined, name);
   }
@@ -93,6 +104,7 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
       updatedNumberScheduled: nodes,
       numberReady: ready,
       numberAvailable: ready,
+      ...(nodes > ready ? { numberUnavailable: nodes - ready } : {}),
       numberMisscheduled: 0,
     };
   }
@@ -169,6 +181,32 @@ export class MemoryCluster extends MemoryApi implements MirrorCluster, Reconcile
     this.#enter("patchConfigStatus", name);
     this.request(this.callFor("patch", "P2PAccelerationConfig", undefined, name, "status"));
     this.patchStatus("P2PAccelerationConfig", undefined, name, status);
+  }
+
+  async patchConfigFinalizers(name: string, finalizers: string[], resourceVersion: string): Promise<void> {
+    this.#enter("patchConfigFinalizers", name, ...finalizers);
+    this.request(this.callFor("patch", "P2PAccelerationConfig", undefined, name));
+    this.patchFinalizers("P2PAccelerationConfig", undefined, name, finalizers, resourceVersion);
+  }
+
+  async agentPods(namespace: string): Promise<AgentPod[]> {
+    this.#enter("agentPods", namespace);
+    this.request(this.callFor("list", "Pod", namespace));
+    return this.list("Pod", selectorOf(AGENT_NAME))
+      .filter(p => p.metadata?.namespace === namespace)
+      .map(p => agentPodOf(p));
+  }
+
+  /** Plays the kubelet: an agent pod on `node` (host network: the pod IP is the node's). */
+  putAgentPod(namespace: string, node: string, ip: string, ready = true): void {
+    const name = `${AGENT_NAME}-${node}`;
+    this.store("Pod").set(`${namespace}/${name}`, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, labels: labelsOf(AGENT_NAME), uid: `uid-pod-${name}` },
+      spec: { nodeName: node, hostNetwork: true },
+      status: { podIP: ip, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+    });
   }
 
   async listConfigs(): Promise<P2PAccelerationConfig[]> {

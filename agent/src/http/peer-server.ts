@@ -1,10 +1,16 @@
 /**
- * The peer port: /healthz, /readyz and /metrics without a token; the peer piece API (added by the
- * swarm) behind the peer token. Everything else is 404.
+ * The peer port: /healthz, /readyz, /metrics and /mirror/conflicts (mirror mode's hosts.toml files
+ * the agent left alone, the metric's registries with path and reason) without a token; the peer
+ * piece API (added by the swarm) behind the peer token. Everything else is 404.
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import {
+  MIRROR_CONFLICTS_PATH,
+  MirrorConflict,
+  MirrorConflictsBody,
+} from "../../../protocol/mirror-conflicts";
 import type { SendQueueTuning } from "./send-queue";
 import { boundConnections, boundedServerOptions } from "./server-limits";
 
@@ -14,6 +20,8 @@ export interface PeerServerDeps {
   metricsRegistry: Registry;
   isReady: () => boolean;
   log: Logger;
+  /** Mirror mode's current conflicts; absent when the agent writes no hosts.toml. */
+  mirrorConflicts?: () => MirrorConflict[];
   /** Handles the request and resolves true when the path was its own. */
   peerApi?: PeerRoute;
   /** Caps each connection's kernel send queue, so upload slots bound what is on the wire. */
@@ -44,6 +52,16 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: PeerServer
     const body = await deps.metricsRegistry.metrics();
     res.writeHead(200, { "content-type": deps.metricsRegistry.contentType });
     res.end(body);
+    return;
+  }
+  if (path === MIRROR_CONFLICTS_PATH && (req.method === "GET" || req.method === "HEAD")) {
+    const body: MirrorConflictsBody = {
+      mirror: deps.mirrorConflicts !== undefined,
+      conflicts: deps.mirrorConflicts?.() ?? [],
+    };
+    const json = JSON.stringify(body);
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
+    res.end(req.method === "HEAD" ? undefined : json);
     return;
   }
   if (deps.peerApi && (await deps.peerApi(req, res))) return;

@@ -51,12 +51,20 @@ it("reports a conflict once, then takes the file over once the operator removes 
   await m.start({ host: "127.0.0.1", port: 65001 });
   expect(await value("peerpull_mirror_hosts_conflicts", { registry: "b.test" })).toBe(1);
   expect(await value("peerpull_mirror_hosts_files")).toBe(1);
+  expect(m.currentConflicts()).toEqual([
+    {
+      registry: "b.test",
+      path: join(root, "certs.d", "b.test", "hosts.toml"),
+      reason: "hosts.toml not written by peerpull-agent",
+    },
+  ]);
   await m.reconcile();
   expect(messages().filter(msg => msg.includes("was not written by peerpull-agent"))).toHaveLength(1);
 
   await rm(join(root, "certs.d", "b.test", "hosts.toml"));
   await m.reconcile();
   expect(await value("peerpull_mirror_hosts_conflicts")).toBe(0);
+  expect(m.currentConflicts()).toEqual([]);
   expect(await value("peerpull_mirror_hosts_files")).toBe(2);
   expect(messages()).toContain("mirror mode: hosts.toml conflict resolved");
   expect(await readFile(join(root, "certs.d", "b.test", "hosts.toml"), "utf8")).toContain("127.0.0.1:65001");

@@ -7,6 +7,7 @@
  */
 import type { Logger } from "pino";
 import type { HostPort, Upstream } from "../../../protocol/agent-config";
+import type { MirrorConflict } from "../../../protocol/mirror-conflicts";
 import type { AgentMetrics } from "../metrics";
 import { checkContainerdConfig, readContainerdConfig } from "./containerd-config";
 import { HostsDirReport, reconcileHostsDir } from "./hosts-dir-writer";
@@ -27,7 +28,7 @@ export interface ContainerdMirrorOptions {
 
 export class ContainerdMirror {
   private readonly entries: MirrorEntry[];
-  private readonly conflicts = new Map<string, string>();
+  private conflicts: MirrorConflict[] = [];
   private agentUrl?: string;
   private running?: Promise<void>;
   private stopped = false;
@@ -58,6 +59,11 @@ export class ContainerdMirror {
     return this.running;
   }
 
+  /** The conflicts the last pass found (served on the peer port as `GET /mirror/conflicts`). */
+  currentConflicts(): MirrorConflict[] {
+    return this.conflicts.map(c => ({ ...c }));
+  }
+
   /** No more passes; the files stay (see the header). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -85,19 +91,19 @@ export class ContainerdMirror {
       log.info({ registries: report.written }, "mirror mode: hosts.toml written");
     if (report.removed.length > 0)
       log.info({ dirs: report.removed }, "mirror mode: hosts.toml removed (registry no longer configured)");
+    const before = new Map(this.conflicts.map(c => [c.registry, c.reason]));
     const now = new Map(report.conflicts.map(c => [c.registry, c.reason]));
     for (const conflict of report.conflicts) {
-      if (this.conflicts.get(conflict.registry) === conflict.reason) continue;
+      if (before.get(conflict.registry) === conflict.reason) continue;
       log.warn(
         conflict,
         `mirror mode: ${conflict.path} was not written by peerpull-agent and is left as it is, so pulls of ` +
           `${conflict.registry} do not go through the agent; remove it to let the agent manage it`,
       );
     }
-    for (const registry of this.conflicts.keys())
+    for (const registry of before.keys())
       if (!now.has(registry)) log.info({ registry }, "mirror mode: hosts.toml conflict resolved");
-    this.conflicts.clear();
-    for (const [registry, reason] of now) this.conflicts.set(registry, reason);
+    this.conflicts = report.conflicts.map(({ registry, path, reason }) => ({ registry, path, reason }));
   }
 
   private async checkContainerd(): Promise<void> {

@@ -29,6 +29,11 @@ export function mirrorCleanupNeeded(
   live: DaemonSetVolumes | undefined,
 ): boolean {
   if (spec.mode === "mirror") return false;
+  return mountsHostsDir(live);
+}
+
+/** The live agent DaemonSet mounts the node's hosts directory (mirror mode, or its cleanup). */
+export function mountsHostsDir(live: DaemonSetVolumes | undefined): boolean {
   return (live?.spec?.template?.spec?.volumes ?? []).some(v => v.name === CONTAINERD_CERTS_VOLUME);
 }
 
