@@ -1,6 +1,7 @@
 /**
- * `npm run sim -- --nodes N --size S --mbit B [--gap 0s] [--rtt 1ms] [--max-peers 48]`: the swarm
- * simulation (sim-swarm.ts); prints one JSON result. Bad arguments: one line, exit 2.
+ * `npm run sim -- --nodes N --size S --mbit B [--gap 0s] [--rtt 1ms] [--max-peers 48]
+ * [--max-announce-rate 2000] [--seed 1]`: the swarm simulation (sim-swarm.ts); prints one JSON
+ * result (with PEERPULL_SIM_TIMELINE=1, a timeline every S/B/10). Bad arguments: one line, exit 2.
  */
 import { parseArgs } from "node:util";
 import { parseByteSize, parseDuration } from "../../protocol/units";
@@ -21,6 +22,8 @@ export function parseSimArgs(argv: string[]): SimOptions {
       "max-total": { type: "string" },
       "upload-slots": { type: "string", default: "4" },
       "max-per-peer": { type: "string" },
+      seed: { type: "string", default: "1" },
+      "max-announce-rate": { type: "string", default: "2000" },
     },
     strict: true,
   });
@@ -40,6 +43,8 @@ export function parseSimArgs(argv: string[]): SimOptions {
     maxOriginStreams: Math.round(positive("max-origin-streams", values["max-origin-streams"]!)),
     leaseTimeoutMs: parseDuration(values["lease-timeout"]!),
     uploadSlots: Math.round(positive("upload-slots", values["upload-slots"]!)),
+    seed: Math.round(positive("seed", values.seed!)),
+    maxAnnounceRate: positive("max-announce-rate", values["max-announce-rate"]!),
     limits: {
       ...(values["max-total"] ? { maxTotal: Math.round(positive("max-total", values["max-total"])) } : {}),
       ...(values["max-per-peer"]

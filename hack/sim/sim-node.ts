@@ -116,6 +116,22 @@ export class SimNode {
     });
   }
 
+  /** For the timeline: requests in flight, and known peers holding a needed piece (all, and not busy). */
+  diagnose(): { inFlight: number; holders: number; usable: number; known: number } {
+    const now = this.world.queue.now;
+    let holders = 0;
+    let usable = 0;
+    for (const peer of this.view.peers) {
+      let needed = false;
+      for (let b = 0; b < peer.have.bytes.length && !needed; b++)
+        if (peer.have.bytes[b] & ~this.have.bytes[b]) needed = true;
+      if (!needed || peer.banned) continue;
+      holders++;
+      if (!((peer.busyUntil ?? 0) > now)) usable++;
+    }
+    return { inFlight: this.peerRequests.length, holders, usable, known: this.view.peers.length };
+  }
+
   private kick(): void {
     if (!this.active || this.stepQueued) return;
     this.stepQueued = true;

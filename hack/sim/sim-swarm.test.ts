@@ -61,12 +61,17 @@ describe("npm run sim arguments", () => {
       mbit: 2400,
       gapMs: 2000,
     });
+    expect(parseSimArgs(["--seed", "3", "--max-announce-rate", "500"])).toMatchObject({
+      seed: 3,
+      maxAnnounceRate: 500,
+    });
   });
   it.each([
     ["--nodes", "0"],
     ["--mbit", "fast"],
     ["--size", "big"],
     ["--bogus", "1"],
+    ["--max-announce-rate", "0"],
   ])("refuses %s %s", (flag, value) => {
     expect(() => parseSimArgs([flag, value])).toThrow();
   });

@@ -27,6 +27,8 @@ export interface SimOptions {
   leaseTimeoutMs: number;
   /** Pieces each node uploads at once (the agent's --peer-upload-slots). */
   uploadSlots: number;
+  /** The tracker's --max-announce-rate (default DEFAULT_MAX_ANNOUNCE_RATE). */
+  maxAnnounceRate?: number;
   /** Seed of the simulation's pseudo-random choices (default 1). */
   seed?: number;
   /** Overrides of the agent's request limits, for experiments. */
@@ -77,6 +79,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
     maxOriginStreams: options.maxOriginStreams,
     announceIntervalMs: 15_000,
     maxPeers: options.maxPeers,
+    maxAnnounceRate: options.maxAnnounceRate,
   };
   const nodes = new Map<string, SimNode>();
   let originBytes = 0;
@@ -120,7 +123,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
   }
   const all = [...nodes.values()];
   const sOverBMs = size / bytesPerMs;
-  const timeline: { t: number; uploading: number; held: number; done: number }[] = [];
+  const timeline: Record<string, number>[] = [];
   const sample = () => {
     timeline.push({
       t: Math.round((queue.now / sOverBMs) * 100) / 100,
@@ -128,6 +131,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
       held:
         Math.round((all.reduce((sum, n) => sum + n.have.count(), 0) / (all.length * pieceCount)) * 100) / 100,
       done: all.filter(n => n.doneAtMs !== undefined).length,
+      ...diagnoseAll(all, queue.now),
     });
     if (!all.every(n => n.doneAtMs !== undefined)) queue.after(sOverBMs / 10, sample);
   };
@@ -160,6 +164,52 @@ export function simulateSwarm(options: SimOptions): SimResult {
     events: queue.processed,
     peerRequests: { ...world.outcomes },
     ...(timeline.length ? { timeline } : {}),
+  };
+}
+
+/**
+ * Why nodes are not downloading faster, for the timeline. Among nodes still downloading: the share
+ * with no peer request out (`idle`), and of those the share that knows no holder of a piece it
+ * needs (`noHolder`) or only holders it is backing off from (`allBusy`); per node, requests out,
+ * known peers holding a needed piece, known peers. Among nodes with something to serve and no
+ * upload running (`idleUploaders`, a share of all nodes): per such node, how many downloading nodes
+ * know it, truly lack a piece it holds, see that in its HAVE as they know it, and are not backing
+ * off from it.
+ */
+function diagnoseAll(all: SimNode[], now: number): Record<string, number> {
+  const active = all.filter(n => n.doneAtMs === undefined && n.fallback === undefined);
+  if (active.length === 0) return {};
+  const round = (x: number) => Math.round(x * 100) / 100;
+  const idleUp = new Map(
+    all.filter(n => n.uplink.active === 0 && n.servable.count() > 0).map(n => [n.id, n]),
+  );
+  const c = { idle: 0, noHolder: 0, allBusy: 0, inFlight: 0, holders: 0, known: 0 };
+  const u = { knownBy: 0, trulyUseful: 0, seenUseful: 0, notBackedOff: 0 };
+  for (const node of active) {
+    const d = node.diagnose();
+    c.inFlight += d.inFlight;
+    c.holders += d.holders;
+    c.known += d.known;
+    if (d.inFlight === 0) {
+      c.idle++;
+      if (d.holders === 0) c.noHolder++;
+      else if (d.usable === 0) c.allBusy++;
+    }
+    const lacks = (bits: Uint8Array) => bits.some((b, i) => (b & ~node.have.bytes[i]) !== 0);
+    for (const peer of node.view.peers) {
+      const up = idleUp.get(peer.id);
+      if (!up) continue;
+      u.knownBy++;
+      if (lacks(up.servable.bytes)) u.trulyUseful++;
+      if (!lacks(peer.have.bytes)) continue;
+      u.seenUseful++;
+      if (!((peer.busyUntil ?? 0) > now)) u.notBackedOff++;
+    }
+  }
+  return {
+    ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, round(v / active.length)])),
+    idleUploaders: round(idleUp.size / all.length),
+    ...Object.fromEntries(Object.entries(u).map(([k, v]) => [k, round(v / Math.max(1, idleUp.size))])),
   };
 }
 

@@ -7,6 +7,7 @@
  * contiguous pieces land. Tracker unreachable, no usable peer, or no progress anywhere for the
  * stall timeout: the rest comes from the origin directly. The writer's commit verifies the digest.
  */
+import { randomInt } from "node:crypto";
 import type { Logger } from "pino";
 import { isDigestMismatch } from "../../../protocol/digest";
 import { choosePieceSize, pieceCount, pieceSpan, sha256Hex } from "../../../protocol/pieces";
@@ -65,6 +66,8 @@ export class SwarmDownload {
   private view!: SwarmView;
   private feeder!: InOrderFeeder;
   private count = 0;
+  /** Where this download starts among equally rare pieces: its own, so a herd spreads over pieces and holders. */
+  private pickStartAt = 0;
   private readonly originRuns = new Set<OriginRun>();
   private peerRequests: (PieceRequest & { startedMs: number })[] = [];
   private readonly tasks = new Set<Promise<void>>();
@@ -140,6 +143,7 @@ export class SwarmDownload {
       this.partial = await this.deps.partials.create(this.digest, this.request.size, pieceSize);
     }
     this.count = pieceCount(this.request.size, pieceSize);
+    this.pickStartAt = this.count > 0 ? randomInt(this.count) : 0;
     this.view = new SwarmView(this.count, PEER_FAILURES_BEFORE_BAN);
     this.proofs = new HeldProofs(this.count);
     const partial = this.partial;
@@ -226,6 +230,7 @@ export class SwarmDownload {
       lastProgressMs: this.lastProgressMs,
       stallMs: this.stallMs,
       announce: this.announceState,
+      pickStartAt: this.pickStartAt,
     };
   }
 
