@@ -4,7 +4,7 @@
  * goes as before; leaving mirror mode releases the finalizer after its cleanup rollout.
  */
 import type { P2PAccelerationConfigSpec } from "../crd/p2p-acceleration-config";
-import { accelerationConfig, dockerConfigSecret } from "../testing/fixtures";
+import { accelerationConfig, pullSecretWithDerived } from "../testing/fixtures";
 import { ApiError, MemoryCluster } from "../testing/memory-cluster";
 import { RecordingLog } from "../testing/recording-log";
 import { ReconcileController } from "./controller";
@@ -41,15 +41,7 @@ const agentYaml = (c: MemoryCluster): string =>
 
 function addDerivedSecret(cluster: MemoryCluster): void {
   cluster.setNamespace("shop");
-  cluster.putSecret(dockerConfigSecret("shop", "regcred", {}));
-  cluster.putSecret({
-    ...dockerConfigSecret("shop", "acr-credential-regcred-p2p", {}),
-    metadata: {
-      namespace: "shop",
-      name: "acr-credential-regcred-p2p",
-      labels: { "peerpull.io/derived-from": "regcred" },
-    },
-  });
+  for (const secret of pullSecretWithDerived("shop", "regcred")) cluster.putSecret(secret);
 }
 
 describe("the mirror-cleanup finalizer", () => {

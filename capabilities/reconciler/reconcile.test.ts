@@ -1,7 +1,7 @@
 import type { AcrResolver } from "../acr/acr-resolver";
 import type { P2PAccelerationConfigSpec, ResolvedRegistry } from "../crd/p2p-acceleration-config";
 import { selectSettings } from "../pod-mirror/settings";
-import { accelerationConfig, dockerConfigSecret } from "../testing/fixtures";
+import { accelerationConfig, pullSecretWithDerived } from "../testing/fixtures";
 import { ApiError, MemoryCluster } from "../testing/memory-cluster";
 import { RecordingLog } from "../testing/recording-log";
 import { reconcilePass, ReconcilerDeps } from "./reconcile";
@@ -226,15 +226,7 @@ describe("reconcilePass", () => {
     const { cluster, deps } = setup();
     await reconcilePass(deps);
     cluster.setNamespace("shop");
-    cluster.putSecret(dockerConfigSecret("shop", "regcred", {}));
-    cluster.putSecret({
-      ...dockerConfigSecret("shop", "acr-credential-regcred-p2p", {}),
-      metadata: {
-        namespace: "shop",
-        name: "acr-credential-regcred-p2p",
-        labels: { "peerpull.io/derived-from": "regcred" },
-      },
-    });
+    for (const secret of pullSecretWithDerived("shop", "regcred")) cluster.putSecret(secret);
     cluster.deleteConfig("default");
     await reconcilePass(deps);
     for (const kind of ["ServiceAccount", "ConfigMap", "Service", "StatefulSet", "DaemonSet"])

@@ -82,3 +82,15 @@ export function pod(shape: PodShape): V1Pod {
 export function decodeDockerConfig(secret: V1Secret): unknown {
   return JSON.parse(Buffer.from(secret.data![".dockerconfigjson"], "base64").toString("utf8"));
 }
+
+/** A tenant's pull secret and the derived copy the pod mutation made of it (deletion removes the copy). */
+export function pullSecretWithDerived(namespace: string, name: string): [V1Secret, V1Secret] {
+  const derived = `acr-credential-${name}-p2p`;
+  return [
+    dockerConfigSecret(namespace, name, {}),
+    {
+      ...dockerConfigSecret(namespace, derived, {}),
+      metadata: { namespace, name: derived, labels: { "peerpull.io/derived-from": name } },
+    },
+  ];
+}
