@@ -5,7 +5,7 @@
  * Kubernetes cluster (`cluster`), which CI does not have: that skip is reported, not failed.
  * The built binaries need nothing here: jest's global setup builds them before any suite.
  */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
 export interface Needs {
@@ -47,16 +47,32 @@ export const NODE_NEEDS: Needs = {
 export function missingPrerequisite(needs: Needs): string | undefined {
   if (needs.root && process.getuid?.() !== 0) return "needs root (network namespaces, containerd)";
   for (const [cmd, ...args] of needs.commands ?? []) {
-    try {
-      execFileSync(cmd, args, { stdio: "ignore", timeout: 10_000 });
-    } catch {
-      return `\`${[cmd, ...args].join(" ")}\` does not run (${INSTALL})`;
-    }
+    // A second try: one failure under load (EAGAIN, ENOMEM from spawn) is not a missing tool.
+    const failure = commandFailure(cmd, args) && commandFailure(cmd, args);
+    if (failure) return `\`${[cmd, ...args].join(" ")}\` does not run: ${failure} (${INSTALL})`;
   }
   for (const { path, madeBy } of needs.files ?? [])
     if (!existsSync(path)) return `${path} is missing (${madeBy})`;
   return needs.check?.();
 }
+
+/**
+ * Why a command does not run, or undefined when it does. The timeout is generous: on a fresh
+ * machine the first start of a large binary (prometheus is ~50 MB) reads it from a cold disk.
+ */
+function commandFailure(cmd: string, args: readonly string[]): string | undefined {
+  const result = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"], timeout: COMMAND_TIMEOUT_MS });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") return "not installed";
+  if (result.error && (result.error as NodeJS.ErrnoException).code === "ETIMEDOUT")
+    return `no answer within ${COMMAND_TIMEOUT_MS / 1000} s`;
+  if (result.error) return result.error.message;
+  if (result.status === 0) return undefined;
+  const stderr = result.stderr.toString().trim().split("\n").slice(-1)[0] ?? "";
+  const how = result.status === null ? `killed by ${result.signal}` : `exit code ${result.status}`;
+  return stderr ? `${how}: ${stderr}` : how;
+}
+
+const COMMAND_TIMEOUT_MS = 60_000;
 
 /** Whether a missing piece fails rather than skips: CI=true as root, where everything is installed. */
 function mustRun(): boolean {
