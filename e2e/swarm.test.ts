@@ -295,7 +295,13 @@ it("a restarted agent re-announces its cache: a new node gets every layer from i
   const first = await swarmAgent(url, [], cacheDir);
   expect(await herd([first])).toEqual([layerDigests()]);
   await first.stop();
-  await swarmAgent(url, [], cacheDir); // announces the cached layers on start
+  await swarmAgent(url, [], cacheDir); // announces the cached layers on start, after hashing them
+  // Its announces may land after a newcomer's, which would then rightly get origin leases.
+  await waitFor(
+    "the restarted agent seeding every layer",
+    async () => (layerDigests().every(digest => isSeeded(tracker, digest)) ? true : undefined),
+    { timeoutMs: 30_000 },
+  );
   const mark = await registry.mark();
   const newcomer = await swarmAgent(url);
   expect(await herd([newcomer])).toEqual([layerDigests()]);
@@ -303,6 +309,15 @@ it("a restarted agent re-announces its cache: a new node gets every layer from i
   for (const digest of layerDigests()) expect(gets.get(digest)).toBeUndefined();
   expect(await newcomer.metric("peerpull_peer_download_bytes_total")).toBe(totalLayerBytes());
 });
+
+/** A complete member holds `digest` at the tracker, and every piece's hash is known there. */
+function isSeeded(tracker: Tracker, digest: string): boolean {
+  const swarm = tracker.store.get(digest);
+  if (!swarm || ![...swarm.members.values()].some(member => member.complete)) return false;
+  return Array.from({ length: swarm.pieceCount }, (_, index) => index).every(index =>
+    swarm.proofs.isKnown(index),
+  );
+}
 
 describe("faults mid-swarm (node rate limit 6 MiB/s so the herd takes a few seconds)", () => {
   const slow = ["--ratelimit", "6M"];
