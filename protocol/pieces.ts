@@ -83,8 +83,23 @@ export function piecesOfSpan(
   return { first: pieceIndexOf(span.start, size, pieceSize), last: pieceIndexOf(span.end, size, pieceSize) };
 }
 
-export function sha256Hex(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+/** A piece's bytes: one buffer, or the parts it came in, in order (not joined: that is a copy). */
+export type PieceBytes = Buffer | readonly Buffer[];
+
+export function pieceParts(data: PieceBytes): readonly Buffer[] {
+  return Buffer.isBuffer(data) ? [data] : data;
+}
+
+export function pieceBytesLength(data: PieceBytes): number {
+  return pieceParts(data).reduce((sum, part) => sum + part.length, 0);
+}
+
+/** The sha256 (hex) of `data`, or of its parts in order (a piece as it came off the wire). */
+export function sha256Hex(data: Uint8Array | readonly Uint8Array[]): string {
+  const hash = createHash("sha256");
+  if (data instanceof Uint8Array) hash.update(data);
+  else for (const part of data) hash.update(part);
+  return hash.digest("hex");
 }
 
 /** True when `data` is piece `index` of the blob: the right length and the expected sha256 (hex). */

@@ -51,6 +51,30 @@ describe("FsBlobStore adopting a file", () => {
     expect(await store.stat(blob.digest)).toBeUndefined();
   });
 
+  it("reads back across many small chunks from memory, older bytes from the file, and commits", async () => {
+    const dir = await freshDir();
+    const store = await FsBlobStore.open(dir, options);
+    const blob = blobOf(6 * 1024 * 1024 + 3);
+    await mkdir(join(dir, "partial"), { recursive: true });
+    const file = join(dir, "partial", "download.data");
+    await writeFile(file, blob.bytes);
+    const adopted = await (await store.create(blob.digest, blob.bytes.length)).adopt!(file);
+    for (let at = 0; at < blob.bytes.length; at += 64 * 1024)
+      await adopted.write(blob.bytes.subarray(at, at + 64 * 1024));
+    for (const [position, length] of [
+      [blob.bytes.length - 300_000, 256 * 1024], // spans several 64 KiB chunks in memory
+      [0, 256 * 1024], // long out of memory: from the file
+      [100, 7],
+    ]) {
+      const into = Buffer.alloc(length);
+      const read = await adopted.readInto(into, position, length);
+      expect(read).toBe(length);
+      expect(into.equals(blob.bytes.subarray(position, position + length))).toBe(true);
+    }
+    await adopted.commit();
+    expect((await readAll(await store.open(blob.digest))).equals(blob.bytes)).toBe(true);
+  });
+
   it("leaves no blob behind when the process dies before the adopted file is committed", async () => {
     const dir = await freshDir();
     const store = await FsBlobStore.open(dir, options);

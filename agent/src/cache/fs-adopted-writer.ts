@@ -11,14 +11,15 @@ import type { FileHandle } from "node:fs/promises";
 import type { BlobInfo, BlobWriter } from "./blob-store";
 import { DigestMismatchError } from "./blob-store";
 
-/** Chunks (pieces) kept in memory for readers close behind the writer. */
-const CHUNKS_KEPT = 4;
+/** Bytes of the newest chunks kept in memory for readers close behind the writer (4 pieces of 1 MiB). */
+const RECENT_BYTES = 4 * 1024 * 1024;
 
 const DONE = Promise.resolve();
 
 export class FsAdoptedWriter implements BlobWriter {
   private readonly hash = createHash("sha256");
   private recent: { start: number; bytes: Buffer }[] = [];
+  private recentBytes = 0;
   private issued = 0;
   private done = false;
   private committed = false;
@@ -46,7 +47,9 @@ export class FsAdoptedWriter implements BlobWriter {
     if (chunk.length === 0) return DONE;
     this.hash.update(chunk);
     this.recent.push({ start: this.issued, bytes: chunk });
-    if (this.recent.length > CHUNKS_KEPT) this.recent.shift();
+    this.recentBytes += chunk.length;
+    while (this.recentBytes - this.recent[0].bytes.length >= RECENT_BYTES)
+      this.recentBytes -= this.recent.shift()!.bytes.length;
     this.issued = end;
     return DONE;
   }
@@ -58,17 +61,23 @@ export class FsAdoptedWriter implements BlobWriter {
   async readInto(buffer: Buffer, position: number, length: number): Promise<number> {
     const wanted = Math.min(length, buffer.length, this.issued - position);
     if (wanted <= 0) return 0;
-    for (const { start, bytes } of this.recent) {
-      if (position < start || position >= start + bytes.length) continue;
-      const from = position - start;
-      return bytes.copy(buffer, 0, from, Math.min(bytes.length, from + wanted));
+    const first = this.recent.findIndex(({ start, bytes }) => position < start + bytes.length);
+    if (first < 0 || position < this.recent[first].start)
+      return (await this.handle.read(buffer, 0, wanted, position)).bytesRead;
+    // From memory, across as many consecutive chunks as the read wants (chunks may be 64 KiB).
+    let copied = 0;
+    for (let i = first; i < this.recent.length && copied < wanted; i++) {
+      const { start, bytes } = this.recent[i];
+      const from = position + copied - start;
+      copied += bytes.copy(buffer, copied, from, Math.min(bytes.length, from + wanted - copied));
     }
-    return (await this.handle.read(buffer, 0, wanted, position)).bytesRead;
+    return copied;
   }
 
   async verify(): Promise<void> {
     this.done = true;
     this.recent = [];
+    this.recentBytes = 0;
     this.actual ??= `sha256:${this.hash.digest("hex")}`;
     if (
       this.actual !== this.digest ||
@@ -91,6 +100,7 @@ export class FsAdoptedWriter implements BlobWriter {
     if (this.committed) return;
     this.done = true;
     this.recent = [];
+    this.recentBytes = 0;
     await this.close();
   }
 

@@ -50,6 +50,24 @@ function piece(bytes: Buffer, index: number): Buffer {
 }
 
 describe("PartialStore", () => {
+  it("stores a piece given in the parts it came in, and refuses parts of the wrong total length", async () => {
+    const dir = await freshDir();
+    const blob = blobOf(2500);
+    const { partials } = await setup(dir);
+    const partial = await partials.create(blob.digest, blob.bytes.length, PIECE);
+    const one = piece(blob.bytes, 1);
+    await partial.writePiece(1, [
+      one.subarray(0, 10),
+      one.subarray(10, 10),
+      one.subarray(10, 999),
+      one.subarray(999),
+    ]);
+    expect((await partial.readPiece(1)).equals(one)).toBe(true);
+    const two = piece(blob.bytes, 2);
+    await expect(partial.writePiece(2, [two, Buffer.alloc(1)])).rejects.toThrow("501 bytes, expected 500");
+    expect(partial.have.has(2)).toBe(false);
+  });
+
   it("resumes after a restart with the persisted pieces, then commits a verified blob", async () => {
     const dir = await freshDir();
     const blob = blobOf(4500);

@@ -79,6 +79,20 @@ describe("planDownload: the origin lease", () => {
       origin: [],
     },
     {
+      name: "a running request in its body: the next stretch waits (pieces land in order)",
+      state: state({ lease: { start: 0, end: 10, fetchEnd: 10 }, originRuns: [{ next: 1, end: 6 }] }),
+      origin: [],
+    },
+    {
+      name: "the running request down to its last 2 pieces: the next stretch starts",
+      state: state({
+        lease: { start: 0, end: 10, fetchEnd: 10 },
+        originRuns: [{ next: 4, end: 6 }],
+        held: [0, 1, 2, 3],
+      }),
+      origin: [{ from: 6, to: 10 }],
+    },
+    {
       name: "held pieces split the runs",
       state: state({ lease: { start: 0, end: 10, fetchEnd: 6 }, held: [2] }),
       origin: [
@@ -104,10 +118,16 @@ describe("planDownload: peers, announces, giving up", () => {
 
   it.each([
     {
-      name: "dirty",
-      announce: { running: false, lastMs: 900, intervalMs: 1_000, dirty: true },
-      now: 950,
+      name: "dirty, 100 ms after the last",
+      announce: { running: false, lastMs: 500, intervalMs: 1_000, dirty: true },
+      now: 600,
       want: true,
+    },
+    {
+      name: "dirty, but within 100 ms of the last (not an announce per piece)",
+      announce: { running: false, lastMs: 500, intervalMs: 1_000, dirty: true },
+      now: 550,
+      want: false,
     },
     {
       name: "interval passed",
@@ -129,6 +149,21 @@ describe("planDownload: peers, announces, giving up", () => {
     },
   ])("announces when $name", ({ announce, now, want }) => {
     expect(planDownload(state({ announce, lastProgressMs: now }), LIMITS, now).announce).toBe(want);
+  });
+
+  it("announces at once when the origin requests near fetchEnd and the lease has more to commit", () => {
+    const announce = { running: false, lastMs: 500, intervalMs: 1_000, dirty: true };
+    const near = { announce, lastProgressMs: 550, pieceCount: 20, have: bits(20, [0, 1, 2, 3, 4, 5]) };
+    const at = (fetchEnd: number, end = 10) =>
+      planDownload(state({ ...near, lease: { start: 0, end, fetchEnd } }), LIMITS, 550).announce;
+    expect(at(10)).toBe(false); // the whole lease committed: nothing to wait for
+    expect(at(12, 20)).toBe(false); // 6 pieces still to come below fetchEnd
+    expect(at(10, 20)).toBe(true); // 4 to come
+  });
+
+  it("wakes for a dirty announce's gap", () => {
+    const announce = { running: false, lastMs: 500, intervalMs: 1_000, dirty: true };
+    expect(planDownload(state({ announce, lastProgressMs: 520 }), LIMITS, 520).wakeInMs).toBe(80);
   });
 
   it.each([

@@ -7,11 +7,13 @@
  *
  * - Origin: up to `originStreams` Range requests over the next runs of pieces that are neither held
  *   nor requested, never at or past the lease's `fetchEnd` (what the tracker committed to this node:
- *   no piece requested here is ever handed to another member).
+ *   no piece requested here is ever handed to another member); the next starts only when the
+ *   running one is down to its last ORIGIN_OVERLAP_PIECES.
  * - Peers: the piece picker's choice (rarest first, least-loaded holder, endgame) among pieces not
  *   held and not in the lease.
- * - Announce: when not already announcing, and something changed (a new origin piece: progress for
- *   the lease, a hash to sign) or the interval has passed.
+ * - Announce: when not already announcing, and the interval has passed, or something changed (a new
+ *   origin piece: progress for the lease, a hash to sign) at most every ANNOUNCE_MIN_GAP_MS, or the
+ *   origin requests are about to reach fetchEnd.
  * - Give up: the swarm gained no piece for `stallMs` ("stall"), or there is no lease and every peer
  *   it knows is banned ("no-peers").
  */
@@ -81,6 +83,10 @@ export interface Plan {
 }
 
 const MIN_WAKE_MS = 5;
+/** Pieces left in a running origin request when the next one may start. */
+export const ORIGIN_OVERLAP_PIECES = 2;
+/** Least time between announces made because something changed (see announceDue). */
+export const ANNOUNCE_MIN_GAP_MS = 100;
 const IDLE_WAKE_MS = 60_000;
 
 export function planDownload(state: DownloadState, limits: PlanLimits, now: number): Plan {
@@ -105,11 +111,30 @@ export function planDownload(state: DownloadState, limits: PlanLimits, now: numb
       endgameAfterMs: limits.endgameAfterMs,
       startAt: state.pickStartAt,
     }),
-    announce:
-      !state.announce.running &&
-      (state.announce.dirty || now - state.announce.lastMs >= state.announce.intervalMs),
+    announce: announceDue(state, now),
     wakeInMs: nextWake(state, limits, now),
   };
+}
+
+/**
+ * The interval has passed, or something changed: at most every ANNOUNCE_MIN_GAP_MS, or at once when
+ * the origin requests are about to reach the lease's fetchEnd (an answer moves it on). An announce
+ * per piece cost a lone member's pull a tenth of its time in its own and the tracker's CPU.
+ */
+function announceDue(state: DownloadState, now: number): boolean {
+  const { announce } = state;
+  if (announce.running) return false;
+  if (now - announce.lastMs >= announce.intervalMs) return true;
+  return announce.dirty && (now - announce.lastMs >= ANNOUNCE_MIN_GAP_MS || fetchEndNear(state));
+}
+
+/** The lease has more to commit, and few of the pieces committed so far are still to come. */
+function fetchEndNear(state: DownloadState): boolean {
+  const lease = state.lease;
+  if (!lease || lease.fetchEnd >= lease.end) return false;
+  let toCome = 0;
+  for (let piece = lease.start; piece < lease.fetchEnd; piece++) if (!state.have.has(piece)) toCome++;
+  return toCome <= 2 * ORIGIN_OVERLAP_PIECES;
 }
 
 /** Pieces neither held nor in this node's origin lease. */
@@ -121,20 +146,29 @@ function neededFromPeers(state: DownloadState): Bitfield {
   return needed;
 }
 
-/** New Range requests over unheld, unrequested runs below fetchEnd, up to `streams` running. */
+/**
+ * New Range requests over unheld, unrequested runs below fetchEnd, up to `streams` running. Only one
+ * at a time is in its body: the next starts when the running one is down to its last
+ * ORIGIN_OVERLAP_PIECES, which hides a request's latency without two streams splitting the link and
+ * landing pieces out of order (the client is fed in order: two interleaved streams made a lone
+ * member's pull 1.4x the plain pull, issue 10).
+ */
 function originRuns(state: DownloadState, streams: number): { from: number; to: number }[] {
   const lease = state.lease;
   if (!lease) return [];
   const requested = (piece: number) => state.originRuns.some(run => piece >= run.next && piece < run.end);
   const free = (piece: number) => !state.have.has(piece) && !requested(piece);
+  const inBody = (run: { from: number; to: number }) => run.to - run.from > ORIGIN_OVERLAP_PIECES;
+  let bodies = state.originRuns.filter(run => inBody({ from: run.next, to: run.end })).length;
   const out: { from: number; to: number }[] = [];
   let from = lease.start;
-  while (state.originRuns.length + out.length < streams) {
+  while (state.originRuns.length + out.length < streams && bodies === 0) {
     while (from < lease.fetchEnd && !free(from)) from++;
     if (from >= lease.fetchEnd) break;
     let to = from + 1;
     while (to < lease.fetchEnd && free(to)) to++;
     out.push({ from, to });
+    if (inBody({ from, to })) bodies++;
     from = to;
   }
   return out;
@@ -144,6 +178,8 @@ function originRuns(state: DownloadState, streams: number): { from: number; to: 
 function nextWake(state: DownloadState, limits: PlanLimits, now: number): number {
   const times = [state.lastProgressMs + state.stallMs + 1];
   if (!state.announce.running) times.push(state.announce.lastMs + state.announce.intervalMs);
+  if (!state.announce.running && state.announce.dirty)
+    times.push(state.announce.lastMs + ANNOUNCE_MIN_GAP_MS);
   for (const peer of state.peers) if ((peer.busyUntil ?? 0) > now) times.push(peer.busyUntil!);
   for (const request of state.peerRequests) times.push(request.startedMs + limits.endgameAfterMs);
   const soonest = Math.min(...times.filter(t => t > now));

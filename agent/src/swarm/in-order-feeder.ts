@@ -7,7 +7,7 @@
  * first piece: pieces then stay where the swarm wrote them, the writer only hashes them in order,
  * and on commit the data file itself becomes the cached blob, so each byte is written once.
  */
-import type { Bitfield } from "../../../protocol/pieces";
+import { type Bitfield, type PieceBytes, pieceParts } from "../../../protocol/pieces";
 import type { BlobWriter } from "../cache/blob-store";
 
 export interface FeederSource {
@@ -24,7 +24,7 @@ const HELD_AHEAD = 4;
 export class InOrderFeeder {
   private fed = 0;
   private running?: Promise<void>;
-  private readonly held = new Map<number, Buffer>();
+  private readonly held = new Map<number, readonly Buffer[]>();
   private adopted = false;
   error?: Error;
 
@@ -55,11 +55,11 @@ export class InOrderFeeder {
   }
 
   /**
-   * A piece that just landed, with its bytes exactly as stored: kept to feed from memory when it is
-   * due soon.
+   * A piece that just landed, with its bytes exactly as stored (in one buffer, or in the parts it
+   * came in): kept to feed from memory when it is due soon.
    */
-  offer(index: number, data: Buffer): void {
-    if (index >= this.fed && index < this.fed + HELD_AHEAD) this.held.set(index, data);
+  offer(index: number, data: PieceBytes): void {
+    if (index >= this.fed && index < this.fed + HELD_AHEAD) this.held.set(index, pieceParts(data));
     this.kick();
   }
 
@@ -79,9 +79,9 @@ export class InOrderFeeder {
       this.adopted = true;
     }
     while (this.fed < this.count && this.source.have().has(this.fed)) {
-      const data = this.held.get(this.fed) ?? (await this.source.readPiece(this.fed));
+      const parts = this.held.get(this.fed) ?? [await this.source.readPiece(this.fed)];
       this.held.delete(this.fed);
-      await this.writer.write(data);
+      for (const part of parts) await this.writer.write(part);
       this.fed++;
     }
   }

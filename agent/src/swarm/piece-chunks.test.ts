@@ -5,8 +5,8 @@ async function collect(chunks: Buffer[], first: number, end: number, size: numbe
     yield* chunks;
   }
   const out: { index: number; data: string }[] = [];
-  for await (const { index, data } of intoPieces(source(), first, end, size, pieceSize))
-    out.push({ index, data: data.toString() });
+  for await (const { index, parts } of intoPieces(source(), first, end, size, pieceSize))
+    out.push({ index, data: Buffer.concat(parts).toString() });
   return out;
 }
 

@@ -4,14 +4,18 @@
  */
 import { pieceSpan } from "../../../protocol/pieces";
 
-/** Cuts a byte stream that starts at piece `first` into whole pieces `first`..`end - 1`. */
+/**
+ * Cuts a byte stream that starts at piece `first` into whole pieces `first`..`end - 1`, each as the
+ * views of the stream's chunks it spans: no copy (joining them cost a lone pull a tenth of its
+ * time in copies and GC, issue 10).
+ */
 export async function* intoPieces(
   chunks: AsyncIterable<Buffer>,
   first: number,
   end: number,
   size: number,
   pieceSize: number,
-): AsyncGenerator<{ index: number; data: Buffer }> {
+): AsyncGenerator<{ index: number; parts: Buffer[] }> {
   let index = first;
   let parts: Buffer[] = [];
   let got = 0;
@@ -25,10 +29,10 @@ export async function* intoPieces(
       got += take;
       at += take;
       if (got < length) continue;
-      const data = Buffer.concat(parts, got);
+      const piece = parts;
       parts = [];
       got = 0;
-      yield { index: index++, data };
+      yield { index: index++, parts: piece };
     }
   }
   if (index < end) throw new Error(`stream ended inside piece ${index} (wanted up to ${end - 1})`);

@@ -106,14 +106,20 @@ const noPeers: PeerApi = {
   piece: () => Promise.reject(new Error("no peer should be asked")),
 };
 
+/** Every piece's sha256 hex, by index. */
+function pieceHashes(): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (let i = 0; i < Math.ceil(SIZE / MiB); i++) {
+    const span = pieceSpan(i, SIZE, MiB);
+    out[i] = sha256Hex(BLOB.subarray(span.start, span.end + 1));
+  }
+  return out;
+}
+
 /** An honest member holding the whole blob; the tracker's proofs of its hashes. */
 async function seedAt(address: string): Promise<{ proofs: Record<string, string>; trackerKey: string }> {
   const pieces = Math.ceil(SIZE / MiB);
-  const hashes: Record<string, string> = {};
-  for (let i = 0; i < pieces; i++) {
-    const span = pieceSpan(i, SIZE, MiB);
-    hashes[i] = sha256Hex(BLOB.subarray(span.start, span.end + 1));
-  }
+  const hashes = pieceHashes();
   return setup.tracker.announce({
     digest: DIGEST,
     size: SIZE,
@@ -141,6 +147,60 @@ describe("SwarmDownload", () => {
     expect(setup.tracker.announces[0]).toMatchObject({ peerId: "agent-under-test", wantLease: true });
     expect(setup.tracker.announces.at(-1)).toMatchObject({ complete: true });
   });
+
+  it("alone: no piece is hashed twice on the way (issue 10); the last announce proves every piece", async () => {
+    await download(noPeers);
+    const { announces } = setup.tracker;
+    const last = announces.at(-1)!;
+    expect(last.complete).toBe(true);
+    for (const earlier of announces.slice(0, -1)) expect(earlier.pieceHashes).toEqual({});
+    expect(last.pieceHashes).toEqual(pieceHashes());
+  });
+
+  it("a member joins mid-download: the next announce carries the hashes of the pieces fetched alone", async () => {
+    const client = origin();
+    const joinAfterBytes = 3 * MiB;
+    let sent = 0;
+    const joining = {
+      spans: client.spans,
+      async *blob(...args: Parameters<typeof client.blob>) {
+        for await (const chunk of client.blob(...args)) {
+          yield chunk;
+          sent += chunk.length;
+          if (sent >= joinAfterBytes && sent - chunk.length < joinAfterBytes) {
+            await joinAsLeecher();
+            // The origin stalls a while: the runner's next announces (one learns of the newcomer,
+            // the next reports the hashes) go out while it is still downloading.
+            await new Promise(resolve => setTimeout(resolve, 400));
+          }
+        }
+      },
+    };
+    await download(noPeers, joining);
+    const before = setup.tracker.announces.filter(a => a.peerId === "agent-under-test" && !a.complete);
+    const reported = Object.keys(Object.assign({}, ...before.map(a => a.pieceHashes))).map(Number);
+    expect(reported.length).toBeGreaterThan(0); // while still downloading
+    const all = pieceHashes();
+    for (const index of reported)
+      expect(before.find(a => a.pieceHashes[index])!.pieceHashes[index]).toBe(all[index]);
+  });
+
+  /** Another member joins the swarm holding nothing and wanting no lease. */
+  async function joinAsLeecher(): Promise<void> {
+    const pieces = Math.ceil(SIZE / MiB);
+    await setup.tracker.announce({
+      digest: DIGEST,
+      size: SIZE,
+      pieceSize: MiB,
+      peerId: "leecher-1",
+      address: "10.0.0.8:65002",
+      have: new Bitfield(pieces).encode(),
+      pieceHashes: {},
+      complete: false,
+      wantLease: false,
+      releaseLease: false,
+    });
+  }
 
   /** A peer that serves flipped bytes with a proof of its own making under `trackerKey`. */
   function forging(trackerKey: () => string, asked: number[]): PeerApi {

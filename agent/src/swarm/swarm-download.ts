@@ -10,7 +10,14 @@
 import { randomInt } from "node:crypto";
 import type { Logger } from "pino";
 import { isDigestMismatch } from "../../../protocol/digest";
-import { choosePieceSize, pieceCount, pieceSpan, sha256Hex } from "../../../protocol/pieces";
+import {
+  choosePieceSize,
+  pieceBytesLength,
+  type PieceBytes,
+  pieceCount,
+  pieceSpan,
+  sha256Hex,
+} from "../../../protocol/pieces";
 import type { AnnounceRequest, AnnounceResponse } from "../../../protocol/tracker-api";
 import type { BlobRequest } from "../blobs/blob-source";
 import type { BlobWriter } from "../cache/blob-store";
@@ -69,6 +76,15 @@ export class SwarmDownload {
   /** Where this download starts among equally rare pieces: its own, so a herd spreads over pieces and holders. */
   private pickStartAt = 0;
   private readonly originRuns = new Set<OriginRun>();
+  /**
+   * Origin pieces stored without their hash: while this member is alone nobody can ask it for a
+   * piece, so the second SHA-256 of every byte (the blob's own digest is the first) waits until
+   * another member shows up, or until the client has the blob (issue 10: a lone pull is bound by
+   * this thread).
+   */
+  private readonly unhashed = new Set<number>();
+  /** The last answer counted other members: origin pieces are hashed as they arrive. */
+  private othersInSwarm = false;
   private peerRequests: (PieceRequest & { startedMs: number })[] = [];
   private readonly tasks = new Set<Promise<void>>();
   private announceState = {
@@ -111,7 +127,13 @@ export class SwarmDownload {
       await this.feeder.finish();
       // The writer the feeder adopted the partial's data file with, if it did: that file becomes the blob.
       await this.feeder.target.commit();
-      book.finished(this.digest, { size: this.request.size, proofs: this.proofs });
+      // The client has every byte by now. Unreadable pieces leave the seed without proofs: its
+      // heartbeat hashes the cached blob instead.
+      const proofs = await this.hashUnhashed().then(
+        () => this.proofs,
+        () => undefined,
+      );
+      book.finished(this.digest, { size: this.request.size, proofs });
       await this.partial.abort();
       await this.announce({ complete: true, wantLease: false }).catch(() => undefined);
     } catch (err) {
@@ -286,10 +308,11 @@ export class SwarmDownload {
     // A piece whose lease expired and went to someone else is dropped mid-stream: the new holder
     // fetches it, and each byte should leave the origin once.
     if (leased) chunks = whileLeased(chunks, () => this.stopping || this.view.inLease(leased.next));
-    for await (const { index, data } of intoPieces(chunks, first, end, size, pieceSize)) {
+    for await (const { index, parts } of intoPieces(chunks, first, end, size, pieceSize)) {
       if (!this.partial.have.has(index)) {
-        this.proofs.setHash(index, sha256Hex(data));
-        await this.store(index, data, "origin");
+        if (this.othersInSwarm) this.proofs.setHash(index, sha256Hex(parts));
+        else this.unhashed.add(index);
+        await this.store(index, parts, "origin");
         this.announceState.dirty = true; // progress for the lease, a hash to sign
       }
       // Moved on only once the piece is held: until then it must still count as requested.
@@ -355,10 +378,10 @@ export class SwarmDownload {
     await this.store(pick.piece, got.data, peer.id);
   }
 
-  private async store(piece: number, data: Buffer, from: string): Promise<void> {
+  private async store(piece: number, data: PieceBytes, from: string): Promise<void> {
     await this.partial.writePiece(piece, data);
     this.deps.log.debug({ digest: this.digest, piece, from }, "piece stored");
-    this.sourced[from === "origin" ? "origin" : "peer"] += data.length;
+    this.sourced[from === "origin" ? "origin" : "peer"] += pieceBytesLength(data);
     this.lastProgressMs = this.now();
     this.feeder.offer(piece, data);
     this.kick();
@@ -389,7 +412,21 @@ export class SwarmDownload {
     await this.announceOnce(flags);
   }
 
+  /** Hashes the origin pieces stored while alone (read back from the partial), for the next announce. */
+  private async hashUnhashed(): Promise<void> {
+    for (const index of [...this.unhashed]) {
+      if (!this.unhashed.delete(index)) continue; // another call took it
+      try {
+        this.proofs.setHash(index, sha256Hex(await this.partial.readPiece(index)));
+      } catch (err) {
+        this.unhashed.add(index);
+        throw err;
+      }
+    }
+  }
+
   private async announceOnce(flags: Partial<AnnounceRequest>): Promise<AnnounceResponse> {
+    if (this.othersInSwarm) await this.hashUnhashed();
     this.announceState.dirty = false;
     this.announceState.lastMs = this.now();
     const have = this.partial.have;
@@ -407,6 +444,9 @@ export class SwarmDownload {
       ...flags,
     });
     if (res.pieceSize !== this.partial.pieceSize) return res;
+    this.othersInSwarm = res.swarmMembers > 1;
+    // Someone joined: the next announce carries the hashes of what this member fetched alone.
+    if (this.othersInSwarm && this.unhashed.size > 0) this.announceState.dirty = true;
     this.stallMs = Math.max(this.deps.stallTimeoutMs, STALL_LEASE_TIMEOUTS * res.leaseTimeoutMs);
     this.leasedOriginIdleMs = Math.max(1_000, Math.round(ORIGIN_IDLE_LEASE_FRACTION * res.leaseTimeoutMs));
     this.announceState.intervalMs = res.downloadIntervalMs;

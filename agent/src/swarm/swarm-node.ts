@@ -187,8 +187,8 @@ async function proofsOf(
   const proofs = new HeldProofs(count);
   const stream = await store.open(digest);
   try {
-    for await (const { index, data } of intoPieces(stream, 0, count, size, pieceSize))
-      proofs.setHash(index, sha256Hex(data));
+    for await (const { index, parts } of intoPieces(stream, 0, count, size, pieceSize))
+      proofs.setHash(index, sha256Hex(parts));
   } finally {
     stream.destroy();
   }
