@@ -38,6 +38,8 @@ export interface ProofSigner {
 
 export interface AnnounceResult {
   response: AnnounceResponse;
+  /** `response` as JSON, built from the sampled members' cached JSON (the HTTP answer). */
+  responseJson(): string;
   leaseEvents: LeaseEvent[];
   /** This announce started the blob's swarm (it had no live member). */
   newSwarm: boolean;
@@ -65,12 +67,10 @@ export function announce(
   store.checkOwner(request.peerId, source);
   const pieceSize = choosePieceSize(request.size, options.minPieceSize ?? DEFAULT_PIECE_SIZE);
   // A different piece size: record nothing and say the right one, so the peer re-announces with it.
-  if (request.pieceSize !== pieceSize)
-    return {
-      response: pieceSizeOnly(request.size, pieceSize, store, options, signer),
-      leaseEvents: [],
-      newSwarm: false,
-    };
+  if (request.pieceSize !== pieceSize) {
+    const response = pieceSizeOnly(request.size, pieceSize, store, options, signer);
+    return { response, responseJson: () => JSON.stringify(response), leaseEvents: [], newSwarm: false };
+  }
   const newSwarm = store.get(request.digest) === undefined;
   const swarm = store.ensure(request.digest, request.size, pieceSize);
   // Members that went silent go before anything is decided: their pieces no longer count as held,
@@ -120,21 +120,35 @@ export function announce(
   swarm.leases = decision.leases;
   const granted = decision.granted;
   const leases = granted ? [{ start: granted.start, end: granted.end, fetchEnd: granted.fetchEnd }] : [];
+  const sampled = samplePeers(swarm, member, options.maxPeers);
+  const rest: Omit<AnnounceResponse, "peers"> = {
+    pieceSize: swarm.pieceSize,
+    pieceCount: swarm.pieceCount,
+    swarmMembers: swarm.members.size,
+    swarmCopies: swarm.copies,
+    proofs,
+    trackerKey: signer.publicKey,
+    leases,
+    ...intervals(store, options),
+  };
+  let response: AnnounceResponse | undefined;
   return {
-    response: {
-      pieceSize: swarm.pieceSize,
-      pieceCount: swarm.pieceCount,
-      peers: samplePeers(swarm, member, options.maxPeers).map(toPeerInfo),
-      swarmMembers: swarm.members.size,
-      swarmCopies: swarm.copies,
-      proofs,
-      trackerKey: signer.publicKey,
-      leases,
-      ...intervals(store, options),
+    // Built only if asked for: the HTTP answer is made from the members' cached JSON instead.
+    get response() {
+      return (response ??= { ...rest, peers: sampled.map(toPeerInfo) });
     },
+    responseJson: () => jsonWithPeers(rest, sampled),
     leaseEvents: decision.events.map(e => e.event),
     newSwarm,
   };
+}
+
+/**
+ * The answer as JSON, the peers spliced in from each member's cached JSON: serialising ~50 peers'
+ * bitfields into every answer was a fifth of the tracker's CPU at 10,000 members.
+ */
+function jsonWithPeers(rest: Omit<AnnounceResponse, "peers">, sampled: readonly Member[]): string {
+  return `${JSON.stringify(rest).slice(0, -1)},"peers":[${sampled.map(m => m.peerJson).join(",")}]}`;
 }
 
 /**
@@ -192,17 +206,21 @@ export function samplePeers(swarm: Swarm, requester: Member, limit: number): Mem
   const maxScan = Math.min(n, limit * 4 + 8);
   let at = n === 0 ? 0 : swarm.sampleCursor % n;
   for (let scanned = 0; scanned < maxScan && out.length < limit; scanned++) {
-    const member = swarm.members.get(swarm.order[at])!;
+    const member = swarm.order[at];
     at = (at + 1) % n;
-    if (member.peerId !== requester.peerId && (member.complete || holdsMissing(member.have, requester.have)))
+    if (member.peerId !== requester.peerId && (member.complete || holdsMissing(member, requester)))
       out.push(member);
   }
   swarm.sampleCursor = at;
   return out;
 }
 
-function holdsMissing(theirs: Uint8Array, mine: Uint8Array): boolean {
-  for (let b = 0; b < theirs.length; b++) if (theirs[b] & ~mine[b]) return true;
+/** Whether `theirs` holds a piece `mine` lacks; the counts settle most pairs without the bitfields. */
+function holdsMissing(theirs: Member, mine: Member): boolean {
+  if (theirs.haveCount === 0) return false;
+  if (theirs.haveCount > mine.haveCount) return true;
+  const [a, b] = [theirs.have, mine.have];
+  for (let i = 0; i < a.length; i++) if (a[i] & ~b[i]) return true;
   return false;
 }
 

@@ -15,7 +15,7 @@
  * member anywhere, so no one else can announce, take leases or leave in its name.
  */
 import { PIECE_HASH_BYTES, PROOF_SIGNATURE_BYTES } from "../../protocol/piece-proof";
-import { encodeBitfield, TrackerError } from "../../protocol/tracker-api";
+import { encodeBitfield, type PeerInfo, TrackerError } from "../../protocol/tracker-api";
 import type { Lease } from "./lease-policy";
 import { countPieces, hasPiece } from "./bitfield";
 import { PieceProofs } from "./piece-proofs";
@@ -29,6 +29,8 @@ export interface Member {
   haveCount: number;
   complete: boolean;
   lastSeen: number;
+  /** Its PeerInfo as JSON, made once per announce of its own: it goes into many others' answers. */
+  peerJson: string;
 }
 
 export interface Swarm {
@@ -37,8 +39,12 @@ export interface Swarm {
   pieceSize: number;
   pieceCount: number;
   members: Map<string, Member>;
-  /** Member ids in a stable order (swap-removed), for the rotating peer sample, and their positions. */
-  order: string[];
+  /**
+   * The members in a stable order (swap-removed), for the rotating peer sample and the sweep, and
+   * each id's position. The objects themselves, not ids: a sample walks ~200 of them per announce,
+   * and a Map lookup each was the tracker's largest cost at 10,000 members.
+   */
+  order: Member[];
   orderIndex: Map<string, number>;
   /** Live members holding each piece, and their sum (every copy of every piece in the swarm). */
   holders: Uint32Array;
@@ -140,7 +146,11 @@ export class SwarmStore {
   }
 
   /** Records a member's state (`source`: the address it announced from). */
-  upsertMember(swarm: Swarm, update: Omit<Member, "haveCount" | "haveWire">, source = update.address): void {
+  upsertMember(
+    swarm: Swarm,
+    update: Omit<Member, "haveCount" | "haveWire" | "peerJson">,
+    source = update.address,
+  ): void {
     this.checkOwner(update.peerId, source);
     const before = swarm.members.get(update.peerId);
     if (!before) {
@@ -148,18 +158,30 @@ export class SwarmStore {
       const owner = this.owners.get(update.peerId) ?? { source, swarms: 0 };
       owner.swarms++;
       this.owners.set(update.peerId, owner);
-      swarm.orderIndex.set(update.peerId, swarm.order.length);
-      swarm.order.push(update.peerId);
     }
     swarm.copies += countHolders(swarm.holders, before?.have, update.have);
     const wasDownloading = before ? !before.complete : false;
     if (wasDownloading !== !update.complete) this.downloading += update.complete ? -1 : 1;
-    swarm.members.set(update.peerId, {
+    // Encoded from the decoded bitfield, never relayed as announced: other members read it.
+    const haveWire = encodeBitfield(update.have);
+    const info: PeerInfo = {
+      peerId: update.peerId,
+      address: update.address,
+      have: haveWire,
+      complete: update.complete,
+    };
+    const member: Member = {
       ...update,
-      // Encoded from the decoded bitfield, never relayed as announced: other members read it.
-      haveWire: encodeBitfield(update.have),
+      haveWire,
       haveCount: countPieces(update.have),
-    });
+      peerJson: JSON.stringify(info),
+    };
+    swarm.members.set(update.peerId, member);
+    const at = swarm.orderIndex.get(update.peerId);
+    if (at === undefined) {
+      swarm.orderIndex.set(update.peerId, swarm.order.length);
+      swarm.order.push(member);
+    } else swarm.order[at] = member;
   }
 
   isHeld(swarm: Swarm, index: number): boolean {
@@ -210,7 +232,7 @@ export class SwarmStore {
   sweepSome(now: number, swarm: Swarm, count: number): void {
     for (let i = 0; i < count && swarm.order.length > 0; i++) {
       swarm.sweepCursor %= swarm.order.length;
-      const member = swarm.members.get(swarm.order[swarm.sweepCursor])!;
+      const member = swarm.order[swarm.sweepCursor];
       if (now - member.lastSeen >= this.ttlOf(member)) this.dropMember(swarm, member.peerId);
       else swarm.sweepCursor++;
     }
@@ -254,9 +276,9 @@ export class SwarmStore {
     if (!member.complete) this.downloading--;
     const at = swarm.orderIndex.get(peerId)!;
     const last = swarm.order.pop()!;
-    if (last !== peerId) {
+    if (last.peerId !== peerId) {
       swarm.order[at] = last;
-      swarm.orderIndex.set(last, at);
+      swarm.orderIndex.set(last.peerId, at);
     }
     swarm.orderIndex.delete(peerId);
     this.stateBytes -= memberCost(swarm.pieceCount);

@@ -21,6 +21,8 @@ export interface AnnounceDeps {
 }
 
 export type JsonReply = { status: number; body: unknown };
+/** A reply whose body is already text (an announce answer is built as JSON text). */
+export type RawReply = { status: number; contentType: string; text: string };
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers["content-type"];
@@ -29,7 +31,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return parseJsonBody(await readBody(req, MAX_BODY_BYTES));
 }
 
-export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): Promise<JsonReply> {
+export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): Promise<RawReply> {
   try {
     const request = decodeAnnounceRequest(await readJson(req));
     const now = deps.now();
@@ -37,7 +39,7 @@ export async function handleAnnounce(req: IncomingMessage, deps: AnnounceDeps): 
     for (const event of result.leaseEvents) deps.metrics.leases.inc({ event });
     if (result.newSwarm) deps.metrics.swarmBlobBytes.inc(request.size);
     deps.metrics.announces.inc({ result: "ok" });
-    return { status: 200, body: result.response };
+    return { status: 200, contentType: "application/json", text: result.responseJson() };
   } catch (err) {
     deps.metrics.announces.inc({ result: err instanceof TrackerError ? err.code : "INTERNAL" });
     throw err;

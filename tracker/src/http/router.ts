@@ -5,7 +5,7 @@
 import http, { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { TrackerError } from "../../../protocol/tracker-api";
-import { AnnounceDeps, JsonReply, handleAnnounce, handleLeave } from "./announce-handler";
+import { AnnounceDeps, JsonReply, RawReply, handleAnnounce, handleLeave } from "./announce-handler";
 import { tokenChecker } from "./auth";
 
 export interface ServerDeps extends AnnounceDeps {
@@ -15,7 +15,6 @@ export interface ServerDeps extends AnnounceDeps {
 }
 
 type Handler = (req: IncomingMessage, deps: ServerDeps) => Promise<JsonReply | RawReply>;
-type RawReply = { status: number; contentType: string; text: string };
 
 const OPEN: Record<string, Handler> = {
   "GET /healthz": async () => ({ status: 200, body: { ok: true } }),
