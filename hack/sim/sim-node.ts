@@ -105,7 +105,7 @@ export class SimNode {
     deliver: (outcome: "busy" | "missing" | "ok", have: string) => void,
   ): void {
     // The request's own HAVE: the asker becomes a known peer with what it holds.
-    if (this.active) this.view.learnHave(askerId, askerHave, this.world.queue.now, askerAddress);
+    if (this.active) this.view.learnAsker(askerId, askerAddress, askerHave, this.world.queue.now);
     const have = () => this.servable.encode();
     if (!this.servable.has(piece)) return deliver("missing", have());
     if (this.uploads >= this.world.uploadSlots) return deliver("busy", have());

@@ -13,6 +13,7 @@ import { Bitfield, pieceSpan, sha256Hex } from "../../../protocol/pieces";
 import { FsBlobStore } from "../cache/fs-blob-store";
 import { PartialBlob, PartialStore } from "../cache/partial-store";
 import { blobOf } from "../testing/blob-store-conformance";
+import type { Asker } from "../../../protocol/peer-wire";
 import { createPeerApi, HeldPieces } from "./peer-api";
 import { createPeerServer } from "../http/peer-server";
 import { HeldProofs } from "./held-proofs";
@@ -68,6 +69,7 @@ beforeAll(async () => {
     proofs: digest => proofsOf.get(digest),
     partial: digest => partialOf.get(digest),
     pieceSizeOf: () => PIECE,
+    askedBy: (digest, asker) => askers.push({ digest, ...asker }),
   };
   const partials = await PartialStore.open(dir, store);
   const partial = await partials.create(partialBlob.digest, partialBlob.bytes.length, PIECE);
@@ -105,8 +107,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const get = (path: string, token?: string) =>
-  fetch(`${base}${path}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+const askers: ({ digest: string } & Asker)[] = [];
+const get = (path: string, token?: string, headers: Record<string, string> = {}) =>
+  fetch(`${base}${path}`, {
+    headers: { ...headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+  });
 const piecePath = (digest: string, index: number) => `/p2p/v1/blobs/${digest}/pieces/${index}`;
 
 const unauthorized = [
@@ -175,6 +180,31 @@ describe("peer piece API", () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(piece(complete.bytes, 0))).toBe(true);
     const again = await get(piecePath(complete.digest, 1), TOKEN);
     expect(Buffer.from(await again.arrayBuffer()).equals(piece(complete.bytes, 1))).toBe(true);
+  });
+
+  it("tells the book who asked, as the request describes itself, only from the host it names", async () => {
+    const have = "wA=="; // pieces 0 and 1
+    const asker = { "x-peerpull-peer-id": "agent-0123456789abcdef", "x-peerpull-have": have };
+    askers.length = 0;
+    await get(piecePath(partialBlob.digest, 2), TOKEN, {
+      ...asker,
+      "x-peerpull-peer-address": "127.0.0.1:7001",
+    });
+    await get(piecePath(partialBlob.digest, 2), TOKEN, {
+      ...asker,
+      "x-peerpull-peer-address": "10.9.9.9:7001",
+    });
+    await get(piecePath(partialBlob.digest, 2), TOKEN, {
+      ...asker,
+      "x-peerpull-peer-address": "127.0.0.1:0",
+    });
+    await get(piecePath(partialBlob.digest, 2), undefined, {
+      ...asker,
+      "x-peerpull-peer-address": "127.0.0.1:7002",
+    });
+    expect(askers).toEqual([
+      { digest: partialBlob.digest, peerId: "agent-0123456789abcdef", address: "127.0.0.1:7001", have },
+    ]);
   });
 
   it("keeps health and metrics open without the token", async () => {

@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { PEER_HEADERS, PIECE_PATH } from "../../../protocol/peer-wire";
+import { type Asker, askerOf, PEER_HEADERS, PIECE_PATH } from "../../../protocol/peer-wire";
 import { bearerTokenCheck } from "../../../protocol/peer-token";
 import { pieceCount, pieceSpan } from "../../../protocol/pieces";
 import type { BlobStore } from "../cache/blob-store";
@@ -23,6 +23,8 @@ import { UploadSlots } from "./upload-slots";
 /** What this agent holds for the swarm (the swarm's book implements it). */
 export interface HeldPieces {
   proofs(digest: string): HeldProofs | undefined;
+  /** The request's sender, as it describes itself (protocol/peer-wire.ts askerOf). */
+  askedBy(digest: string, asker: Asker): void;
   partial(digest: string): PartialBlob | undefined;
   pieceSizeOf(digest: string, size: number): number;
 }
@@ -49,6 +51,8 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     if (!match) return end(res, 404, "not found\n");
     if (req.method !== "GET") return end(res, 405, "method not allowed\n");
     const [digest, index] = [match[1], Number(match[2])];
+    const asker = askerOf(req.headers, req.socket.remoteAddress ?? "");
+    if (asker) deps.book.askedBy(digest, asker);
     const proofs = deps.book.proofs(digest);
     const have: Record<string, string> = proofs ? { [PEER_HEADERS.have]: proofs.servable.encode() } : {};
     const proof = proofs?.proof(index);

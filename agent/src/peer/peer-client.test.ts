@@ -21,6 +21,7 @@ const HAVE = "4A==";
 let server: Server;
 let address: string;
 const connections = new Set<unknown>();
+let seenAsker: unknown[] = [];
 let seenAuth: string | undefined;
 
 /**
@@ -45,6 +46,7 @@ function pieceHeaders(length: number): Record<string, string | number> {
 
 async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
   seenAuth = req.headers.authorization;
+  seenAsker = [PEER_HEADERS.peerId, PEER_HEADERS.peerAddress, PEER_HEADERS.have].map(h => req.headers[h]);
   connections.add(req.socket);
   const body = pieces[Number(/pieces\/(\d+)$/.exec(req.url ?? "")?.[1])];
   if (mode === "busy")
@@ -109,6 +111,19 @@ it("gets exact bytes, the proof and HAVE with the peer token, and the next answe
     }
     expect(seenAuth).toBe(`Bearer ${TOKEN}`);
     expect(connections.size).toBe(1); // one kept-alive connection, answers never held back
+  } finally {
+    await client.close();
+  }
+});
+
+it("sends this node's own id, address and HAVE with a request when given them", async () => {
+  const client = new PeerClient({ token: TOKEN, timeoutMs: 10_000 });
+  try {
+    await client.piece(address, DIGEST, 0, pieces[0].length);
+    expect(seenAsker).toEqual([undefined, undefined, undefined]);
+    const asker = { peerId: "agent-00000000000000aa", address: "127.0.0.1:7001", have: "gA==" };
+    await client.piece(address, DIGEST, 0, pieces[0].length, asker);
+    expect(seenAsker).toEqual([asker.peerId, asker.address, asker.have]);
   } finally {
     await client.close();
   }

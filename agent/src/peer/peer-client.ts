@@ -10,7 +10,7 @@
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { buildConnector, Client, Dispatcher } from "undici";
-import { PEER_HEADERS, piecePath } from "../../../protocol/peer-wire";
+import { type Asker, PEER_HEADERS, piecePath } from "../../../protocol/peer-wire";
 import type { PieceProof } from "./held-proofs";
 import { loadReceiveLowat, RCVLOWAT_CAP, ReceiveLowat } from "./receive-lowat";
 
@@ -59,7 +59,7 @@ export interface PeerApi {
    * The piece; throws PeerBusyError on 503, PeerMissingError on 404, PeerUnavailableError on any
    * other failure or a wrong length.
    */
-  piece(address: string, digest: string, index: number, length: number): Promise<PeerPiece>;
+  piece(address: string, digest: string, index: number, length: number, asker?: Asker): Promise<PeerPiece>;
 }
 
 /** Connections kept per peer (the swarm asks one peer for a few pieces at a time at most). */
@@ -91,7 +91,14 @@ export class PeerClient implements PeerApi {
     this.lowat = options.receiveLowat ?? loadReceiveLowat();
   }
 
-  async piece(address: string, digest: string, index: number, length: number): Promise<PeerPiece> {
+  /** Piece `index` of `digest` from the peer at `address`; `asker`: this node's own HAVE, sent along. */
+  async piece(
+    address: string,
+    digest: string,
+    index: number,
+    length: number,
+    asker?: Asker,
+  ): Promise<PeerPiece> {
     const where = `peer ${address} ${digest} piece ${index}`;
     const connection = this.connectionTo(address);
     connection.busy++;
@@ -99,7 +106,14 @@ export class PeerClient implements PeerApi {
       const res = await connection.client.request({
         path: piecePath(digest, index),
         method: "GET",
-        headers: { authorization: `Bearer ${this.options.token}` },
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          ...(asker && {
+            [PEER_HEADERS.peerId]: asker.peerId,
+            [PEER_HEADERS.peerAddress]: asker.address,
+            [PEER_HEADERS.have]: asker.have,
+          }),
+        },
       });
       const have = header(res, PEER_HEADERS.have);
       if (res.statusCode !== 200) {

@@ -6,6 +6,7 @@
 import { choosePieceSize, DEFAULT_PIECE_SIZE } from "../../../protocol/pieces";
 import type { PartialBlob } from "../cache/partial-store";
 import type { HeldProofs } from "../peer/held-proofs";
+import type { Asker } from "../../../protocol/peer-wire";
 import type { HeldPieces } from "../peer/peer-api";
 
 const MAX_SEEDS = 10_000;
@@ -17,7 +18,10 @@ export interface Seed {
 }
 
 export class SwarmBook implements HeldPieces {
-  private readonly partials = new Map<string, { partial: PartialBlob; proofs: HeldProofs }>();
+  private readonly partials = new Map<
+    string,
+    { partial: PartialBlob; proofs: HeldProofs; onAsker?: (asker: Asker) => void }
+  >();
   private readonly seeds = new Map<string, Seed>();
   private readonly leased = new Set<string>();
 
@@ -29,8 +33,14 @@ export class SwarmBook implements HeldPieces {
     return this.partials.get(digest)?.partial.pieceSize ?? choosePieceSize(size, this.minPieceSize);
   }
 
-  downloading(partial: PartialBlob, proofs: HeldProofs): void {
-    this.partials.set(partial.digest, { partial, proofs });
+  /** A download started; `onAsker` hears of the peers that ask this node for its pieces. */
+  downloading(partial: PartialBlob, proofs: HeldProofs, onAsker?: (asker: Asker) => void): void {
+    this.partials.set(partial.digest, { partial, proofs, onAsker });
+  }
+
+  /** A peer asked for a piece of `digest` and said who it is: the running download may use it. */
+  askedBy(digest: string, asker: Asker): void {
+    this.partials.get(digest)?.onAsker?.(asker);
   }
 
   partial(digest: string): PartialBlob | undefined {

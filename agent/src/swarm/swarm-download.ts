@@ -179,7 +179,10 @@ export class SwarmDownload {
       this.count,
       () => this.kick(),
     );
-    this.deps.book.downloading(partial, this.proofs);
+    this.deps.book.downloading(partial, this.proofs, asker => {
+      this.view.learnAsker(asker.peerId, asker.address, asker.have, this.now());
+      this.kick();
+    });
   }
 
   /** First announce: whether the swarm can help, or the reason to go to the origin. */
@@ -340,7 +343,11 @@ export class SwarmDownload {
     const length = span.end - span.start + 1;
     let got;
     try {
-      got = await this.deps.peers.piece(peer.address, digest, pick.piece, length);
+      got = await this.deps.peers.piece(peer.address, digest, pick.piece, length, {
+        peerId: this.deps.peerId,
+        address: this.deps.address,
+        have: this.proofs.servable.encode(),
+      });
       // Paid after the fact: a busy answer moved no bytes and must cost none.
       await this.deps.limiter.take(length);
     } catch (err) {

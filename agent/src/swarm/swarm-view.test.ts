@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { publicKeyToWire } from "../../../protocol/piece-proof";
 import { Bitfield } from "../../../protocol/pieces";
 import type { AnnounceResponse } from "../../../protocol/tracker-api";
-import { missingRuns, SwarmView } from "./swarm-view";
+import { MAX_ASKERS_KNOWN, missingRuns, SwarmView } from "./swarm-view";
 
 function bits(count: number, pieces: number[]): Bitfield {
   const field = new Bitfield(count);
@@ -100,5 +100,57 @@ describe("SwarmView", () => {
     expect(view.apply(response({ swarmCopies: 3 }), true, 0)).toBe(false);
     expect(view.apply(response({ swarmCopies: 2 }), true, 0)).toBe(false); // a member left
     expect(view.apply(response({ swarmCopies: 4 }), true, 0)).toBe(true);
+  });
+});
+
+describe("SwarmView.learnAsker: a peer's own claim, from its request", () => {
+  const have = (pieces: number[]) => bits(4, pieces).encode();
+
+  it("adds an asker it did not know, with what it holds", () => {
+    const view = new SwarmView(4, 2);
+    view.learnAsker("a", "10.0.0.1:65002", have([0, 2]), 5);
+    expect(view.peers).toEqual([
+      expect.objectContaining({ id: "a", address: "10.0.0.1:65002", have: bits(4, [0, 2]), lastHeardMs: 5 }),
+    ]);
+  });
+
+  it("never takes a claim for an id it knows at another address, nor counts it against that id", () => {
+    const view = new SwarmView(4, 1);
+    view.apply(
+      response({ peers: [{ peerId: "a", address: "10.0.0.1:65002", have: have([1]), complete: false }] }),
+      true,
+      1,
+    );
+    view.learnAsker("a", "10.6.6.6:65002", have([0, 1, 2, 3]), 2);
+    view.learnAsker("a", "10.0.0.1:65002", "not base64!", 3);
+    view.learnAsker("a", "10.0.0.1:65002", have([0, 1, 2, 3]).slice(0, 1), 4); // wrong length
+    expect(view.peers).toEqual([
+      expect.objectContaining({ id: "a", address: "10.0.0.1:65002", banned: false }),
+    ]);
+    expect(view.peers[0].have).toEqual(bits(4, [1]));
+  });
+
+  it("updates a known peer at the same address, and leaves banned ids out", () => {
+    const view = new SwarmView(4, 2);
+    view.learnAsker("a", "10.0.0.1:65002", have([0]), 1);
+    view.learnAsker("a", "10.0.0.1:65002", have([0, 3]), 2);
+    expect(view.peers[0].have).toEqual(bits(4, [0, 3]));
+    view.ban("b");
+    view.learnAsker("b", "10.0.0.2:65002", have([1]), 3);
+    expect(view.peers.map(p => p.id)).toEqual(["a"]);
+  });
+
+  it("keeps claimed peers to a few places: they cannot crowd out the tracker's sample", () => {
+    const view = new SwarmView(4, 2);
+    for (let i = 0; i < 40; i++) view.learnAsker(`asker-${i}`, `10.0.1.${i}:65002`, have([0]), i);
+    expect(view.peers.length).toBe(MAX_ASKERS_KNOWN);
+    const sampled = Array.from({ length: 10 }, (_, i) => ({
+      peerId: `sampled-${i}`,
+      address: `10.0.2.${i}:65002`,
+      have: have([1]),
+      complete: false,
+    }));
+    view.apply(response({ peers: sampled }), true, 100);
+    expect(view.peers.filter(p => p.id.startsWith("sampled-")).length).toBe(10);
   });
 });

@@ -10,10 +10,17 @@ import { Bitfield } from "../../../protocol/pieces";
 import type { AnnounceResponse, LeaseRange, PieceRange } from "../../../protocol/tracker-api";
 import type { PeerView } from "./piece-picker";
 
-export type KnownPeer = PeerView & { address: string; lastHeardMs: number };
+export type KnownPeer = PeerView & {
+  address: string;
+  lastHeardMs: number;
+  /** Known only from its own requests (its claim), not from the tracker. */
+  asker?: boolean;
+};
 
 /** Peers remembered at once; the least recently heard of are forgotten first. */
 export const MAX_KNOWN_PEERS = 64;
+/** Of those, at most this many known only from their requests: claims cannot crowd out the tracker's sample. */
+export const MAX_ASKERS_KNOWN = 16;
 
 export class SwarmView {
   peers: KnownPeer[] = [];
@@ -45,6 +52,7 @@ export class SwarmView {
         known.have = union(known.have, have);
         known.address = sampled.address;
         known.lastHeardMs = now;
+        known.asker = false;
       } else
         this.peers.push({
           id: sampled.peerId,
@@ -60,17 +68,9 @@ export class SwarmView {
     return true;
   }
 
-  /**
-   * A peer told us what it can serve: the HAVE bitfield on its answer, or on its request to us (then
-   * with its address, and it may be new to us).
-   */
-  learnHave(peerId: string, base64: string, now: number, address?: string): void {
-    let peer = this.peers.find(p => p.id === peerId);
-    if (!peer && address !== undefined && !this.banned.has(peerId)) {
-      peer = { id: peerId, address, have: new Bitfield(this.pieceCount), banned: false, lastHeardMs: now };
-      this.peers.push(peer);
-      this.forgetBeyondLimit();
-    }
+  /** A peer we asked told us what it can serve (the HAVE bitfield on its answer). */
+  learnHave(peerId: string, base64: string, now: number): void {
+    const peer = this.peers.find(p => p.id === peerId);
     if (!peer) return;
     try {
       peer.have = Bitfield.decode(base64, this.pieceCount);
@@ -78,6 +78,32 @@ export class SwarmView {
     } catch {
       this.peerFailed(peerId);
     }
+  }
+
+  /**
+   * A peer asked us for a piece, saying who it is, where it serves and what it holds (its request's
+   * HAVE): it may be new to us. A claim, so it never overrides what we know of that id at another
+   * address, a malformed one is dropped without counting against the id (anyone could send it in
+   * another's name), and claimed peers take at most MAX_ASKERS_KNOWN places.
+   */
+  learnAsker(peerId: string, address: string, base64: string, now: number): void {
+    const known = this.peers.find(p => p.id === peerId);
+    if (known && known.address !== address) return;
+    if (!known && (this.banned.has(peerId) || this.peers.filter(p => p.asker).length >= MAX_ASKERS_KNOWN))
+      return;
+    let have: Bitfield;
+    try {
+      have = Bitfield.decode(base64, this.pieceCount);
+    } catch {
+      return;
+    }
+    if (known) {
+      known.have = have;
+      known.lastHeardMs = now;
+      return;
+    }
+    this.peers.push({ id: peerId, address, have, banned: false, lastHeardMs: now, asker: true });
+    this.forgetBeyondLimit();
   }
 
   inLease(piece: number): boolean {
