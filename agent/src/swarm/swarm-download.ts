@@ -16,7 +16,6 @@ import {
   type PieceBytes,
   pieceCount,
   pieceSpan,
-  sha256Hex,
 } from "../../../protocol/pieces";
 import type { AnnounceRequest, AnnounceResponse } from "../../../protocol/tracker-api";
 import type { BlobRequest } from "../blobs/blob-source";
@@ -29,6 +28,7 @@ import { PeerBusyError, PeerMissingError, type PeerApi } from "../peer/peer-clie
 import type { UpstreamClient } from "../upstream/upstream-client";
 import { DownloadState, OriginRun, PEER_BUSY_BACKOFF_MS, planDownload, PLAN_LIMITS } from "./download-plan";
 import { InOrderFeeder } from "./in-order-feeder";
+import { OriginPieceHashes } from "./origin-piece-hashes";
 import { checkPeerPiece } from "./piece-check";
 import { intoPieces, LeaseLostError, whileLeased } from "./piece-chunks";
 import type { PieceRequest } from "./piece-picker";
@@ -76,15 +76,7 @@ export class SwarmDownload {
   /** Where this download starts among equally rare pieces: its own, so a herd spreads over pieces and holders. */
   private pickStartAt = 0;
   private readonly originRuns = new Set<OriginRun>();
-  /**
-   * Origin pieces stored without their hash: while this member is alone nobody can ask it for a
-   * piece, so the second SHA-256 of every byte (the blob's own digest is the first) waits until
-   * another member shows up, or until the client has the blob (issue 10: a lone pull is bound by
-   * this thread).
-   */
-  private readonly unhashed = new Set<number>();
-  /** The last answer counted other members: origin pieces are hashed as they arrive. */
-  private othersInSwarm = false;
+  private originHashes!: OriginPieceHashes;
   private peerRequests: (PieceRequest & { startedMs: number })[] = [];
   private readonly tasks = new Set<Promise<void>>();
   private announceState = {
@@ -129,7 +121,7 @@ export class SwarmDownload {
       await this.feeder.target.commit();
       // The client has every byte by now. Unreadable pieces leave the seed without proofs: its
       // heartbeat hashes the cached blob instead.
-      const proofs = await this.hashUnhashed().then(
+      const proofs = await this.originHashes.hashDeferred().then(
         () => this.proofs,
         () => undefined,
       );
@@ -168,6 +160,7 @@ export class SwarmDownload {
     this.pickStartAt = this.count > 0 ? randomInt(this.count) : 0;
     this.view = new SwarmView(this.count, PEER_FAILURES_BEFORE_BAN);
     this.proofs = new HeldProofs(this.count);
+    this.originHashes = new OriginPieceHashes(this.proofs, index => this.partial.readPiece(index));
     const partial = this.partial;
     this.feeder = new InOrderFeeder(
       this.writer,
@@ -313,8 +306,7 @@ export class SwarmDownload {
     if (leased) chunks = whileLeased(chunks, () => this.stopping || this.view.inLease(leased.next));
     for await (const { index, parts } of intoPieces(chunks, first, end, size, pieceSize)) {
       if (!this.partial.have.has(index)) {
-        if (this.othersInSwarm) this.proofs.setHash(index, sha256Hex(parts));
-        else this.unhashed.add(index);
+        this.originHashes.fetched(index, parts);
         await this.store(index, parts, "origin");
         this.announceState.dirty = true; // progress for the lease, a hash to sign
       }
@@ -419,21 +411,8 @@ export class SwarmDownload {
     await this.announceOnce(flags);
   }
 
-  /** Hashes the origin pieces stored while alone (read back from the partial), for the next announce. */
-  private async hashUnhashed(): Promise<void> {
-    for (const index of [...this.unhashed]) {
-      if (!this.unhashed.delete(index)) continue; // another call took it
-      try {
-        this.proofs.setHash(index, sha256Hex(await this.partial.readPiece(index)));
-      } catch (err) {
-        this.unhashed.add(index);
-        throw err;
-      }
-    }
-  }
-
   private async announceOnce(flags: Partial<AnnounceRequest>): Promise<AnnounceResponse> {
-    if (this.othersInSwarm) await this.hashUnhashed();
+    await this.originHashes.beforeAnnounce();
     this.announceState.dirty = false;
     this.announceState.lastMs = this.now();
     const have = this.partial.have;
@@ -451,9 +430,8 @@ export class SwarmDownload {
       ...flags,
     });
     if (res.pieceSize !== this.partial.pieceSize) return res;
-    this.othersInSwarm = res.swarmMembers > 1;
     // Someone joined: the next announce carries the hashes of what this member fetched alone.
-    if (this.othersInSwarm && this.unhashed.size > 0) this.announceState.dirty = true;
+    if (this.originHashes.swarmMembers(res.swarmMembers)) this.announceState.dirty = true;
     this.stallMs = Math.max(this.deps.stallTimeoutMs, STALL_LEASE_TIMEOUTS * res.leaseTimeoutMs);
     this.leasedOriginIdleMs = Math.max(1_000, Math.round(ORIGIN_IDLE_LEASE_FRACTION * res.leaseTimeoutMs));
     this.announceState.intervalMs = res.downloadIntervalMs;
