@@ -140,9 +140,9 @@ describe("SwarmView.learnAsker: a peer's own claim, from its request", () => {
     expect(view.peers.map(p => p.id)).toEqual(["a"]);
   });
 
-  it("keeps claimed peers to a few places: they cannot crowd out the tracker's sample", () => {
+  it("a flood of claimed peers cannot crowd out the tracker's sample", () => {
     const view = new SwarmView(4, 2);
-    for (let i = 0; i < 40; i++) view.learnAsker(`asker-${i}`, `10.0.1.${i}:65002`, have([0]), i);
+    for (let i = 0; i < 200; i++) view.learnAsker(`asker-${i}`, `10.0.1.${i}:65002`, have([0]), i);
     expect(view.peers.length).toBe(MAX_ASKERS_KNOWN);
     const sampled = Array.from({ length: 10 }, (_, i) => ({
       peerId: `sampled-${i}`,
