@@ -6,16 +6,10 @@
  */
 import { choosePieceSize, DEFAULT_PIECE_SIZE } from "../../protocol/pieces";
 import { proofPayload } from "../../protocol/piece-proof";
-import {
-  AnnounceRequest,
-  AnnounceResponse,
-  PeerInfo,
-  TrackerError,
-  decodeBitfield,
-} from "../../protocol/tracker-api";
+import { AnnounceRequest, AnnounceResponse, TrackerError, decodeBitfield } from "../../protocol/tracker-api";
 import { hasPiece } from "./bitfield";
 import { LeaseEvent, decideLeases } from "./lease-policy";
-import type { Member, Swarm, SwarmStore } from "./swarm-store";
+import { toPeerInfo, type Member, type Swarm, type SwarmStore } from "./swarm-store";
 
 export interface AnnounceOptions {
   leaseTimeoutMs: number;
@@ -222,15 +216,6 @@ function holdsMissing(theirs: Member, mine: Member): boolean {
   const [a, b] = [theirs.have, mine.have];
   for (let i = 0; i < a.length; i++) if (a[i] & ~b[i]) return true;
   return false;
-}
-
-function toPeerInfo(member: Member): PeerInfo {
-  return {
-    peerId: member.peerId,
-    address: member.address,
-    have: member.haveWire,
-    complete: member.complete,
-  };
 }
 
 /**

@@ -164,18 +164,13 @@ export class SwarmStore {
     if (wasDownloading !== !update.complete) this.downloading += update.complete ? -1 : 1;
     // Encoded from the decoded bitfield, never relayed as announced: other members read it.
     const haveWire = encodeBitfield(update.have);
-    const info: PeerInfo = {
-      peerId: update.peerId,
-      address: update.address,
-      have: haveWire,
-      complete: update.complete,
-    };
     const member: Member = {
       ...update,
       haveWire,
       haveCount: countPieces(update.have),
-      peerJson: JSON.stringify(info),
+      peerJson: "",
     };
+    member.peerJson = JSON.stringify(toPeerInfo(member));
     swarm.members.set(update.peerId, member);
     const at = swarm.orderIndex.get(update.peerId);
     if (at === undefined) {
@@ -340,4 +335,9 @@ function swarmCost(pieceCount: number): number {
 
 function memberCost(pieceCount: number): number {
   return MEMBER_OVERHEAD_BYTES + Math.ceil(pieceCount / 8);
+}
+
+/** A member as the peers in an announce answer describe it. */
+export function toPeerInfo(member: Pick<Member, "peerId" | "address" | "haveWire" | "complete">): PeerInfo {
+  return { peerId: member.peerId, address: member.address, have: member.haveWire, complete: member.complete };
 }

@@ -186,22 +186,14 @@ describe("peer piece API", () => {
     const have = "wA=="; // pieces 0 and 1
     const asker = { "x-peerpull-peer-id": "agent-0123456789abcdef", "x-peerpull-have": have };
     askers.length = 0;
-    await get(piecePath(partialBlob.digest, 2), TOKEN, {
-      ...asker,
-      "x-peerpull-peer-address": "127.0.0.1:7001",
-    });
-    await get(piecePath(partialBlob.digest, 2), TOKEN, {
-      ...asker,
-      "x-peerpull-peer-address": "10.9.9.9:7001",
-    });
-    await get(piecePath(partialBlob.digest, 2), TOKEN, {
-      ...asker,
-      "x-peerpull-peer-address": "127.0.0.1:0",
-    });
-    await get(piecePath(partialBlob.digest, 2), undefined, {
-      ...asker,
-      "x-peerpull-peer-address": "127.0.0.1:7002",
-    });
+    const tries: [string | undefined, string][] = [
+      [TOKEN, "127.0.0.1:7001"],
+      [TOKEN, "10.9.9.9:7001"], // another host than the request's source
+      [TOKEN, "127.0.0.1:0"],
+      [undefined, "127.0.0.1:7002"], // no token
+    ];
+    for (const [token, address] of tries)
+      await get(piecePath(partialBlob.digest, 2), token, { ...asker, "x-peerpull-peer-address": address });
     expect(askers).toEqual([
       { digest: partialBlob.digest, peerId: "agent-0123456789abcdef", address: "127.0.0.1:7001", have },
     ]);
