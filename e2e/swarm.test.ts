@@ -187,9 +187,18 @@ it("rolling joins (each agent joins once the one before has its first MiB; 12 Mi
   );
 });
 
-/** Forwards to a peer port and flips one byte in every piece body. */
-async function startCorruptingProxy(target: string): Promise<{ server: Server; port: number }> {
+/**
+ * Forwards to a peer port (set later through `forwardTo`: the proxy's port is advertised by the
+ * agent it fronts) and flips one byte in every piece body.
+ */
+async function startCorruptingProxy(): Promise<{
+  server: Server;
+  port: number;
+  forwardTo(url: string): void;
+}> {
+  let target = "";
   const server = createServer((req, res) => {
+    if (!target) return void res.writeHead(503).end();
     const upstream = httpRequest(`${target}${req.url}`, { headers: req.headers }, up => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       let first = true;
@@ -206,22 +215,18 @@ async function startCorruptingProxy(target: string): Promise<{ server: Server; p
   });
   server.listen(0, "127.0.0.1");
   await new Promise(resolve => server.once("listening", resolve));
-  return { server, port: (server.address() as AddressInfo).port };
+  return { server, port: (server.address() as AddressInfo).port, forwardTo: url => (target = url) };
 }
 
 it("a peer serving corrupt pieces is banned and the pulls still complete with the exact bytes", async () => {
   const { tracker, url } = await startTracker();
   teardown.add(() => tracker.close(100));
-  const proxyPort = await freePort();
-  const bad = await swarmAgent(url, ["--peer-advertise", `127.0.0.1:${proxyPort}`]);
+  const proxy = await startCorruptingProxy();
+  teardown.add(() => new Promise<void>(resolve => proxy.server.close(() => resolve())));
+  const bad = await swarmAgent(url, ["--peer-advertise", `127.0.0.1:${proxy.port}`]);
   // The bad peer holds the whole image first, so the others can only get pieces from it (or the origin).
   expect(await herd([bad])).toEqual([layerDigests()]);
-  const { server } = await startCorruptingProxy(bad.peerUrl);
-  teardown.add(() => new Promise<void>(resolve => server.close(() => resolve())));
-  // startCorruptingProxy picked its own port: re-listen on the advertised one.
-  await new Promise<void>(resolve => server.close(() => resolve()));
-  server.listen(proxyPort, "127.0.0.1");
-  await new Promise(resolve => server.once("listening", resolve));
+  proxy.forwardTo(bad.peerUrl);
 
   const good = await Promise.all([swarmAgent(url), swarmAgent(url)]);
   const got = await herd(good);

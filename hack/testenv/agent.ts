@@ -1,7 +1,7 @@
-/** Runs the built agent (build/peerpull-agent.js) as a real process on free loopback ports. */
+/** Runs the built agent (build/peerpull-agent.js) as a real process on loopback ports it picks itself. */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { freePort, ManagedProcess, removeDir, spawnLogged, tempDir, waitForHttp } from "./processes";
+import { boundPort, ManagedProcess, removeDir, spawnLogged, tempDir, waitForListening } from "./processes";
 import { parsePromText, PromSample } from "./prom-text";
 
 /** The repository root: works from sources (jest) and from the bundled bench in build/. */
@@ -44,16 +44,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
   const ownsCache = opts.cacheDir === undefined;
   const cacheDir = opts.cacheDir ?? (await tempDir("agent-cache"));
   const logDir = await tempDir("agent-log");
-  const [port, peerPort] = [await freePort(), await freePort()];
   // PEERPULL_AGENT_NODE_ARGS: extra node flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const args = [
     ...nodeArgs,
     AGENT_BIN,
     "--listen",
-    `127.0.0.1:${port}`,
+    "127.0.0.1:0",
     "--peer-listen",
-    `127.0.0.1:${peerPort}`,
+    "127.0.0.1:0",
     "--cache-dir",
     cacheDir,
     "--log-level",
@@ -72,13 +71,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
             logPath,
           },
         );
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  let port: number, peerPort: number;
   try {
-    await waitForHttp(`${peerUrl}/readyz`, { process: proc, statuses: [200], timeoutMs: 15_000 });
+    const listening = await waitForListening(proc); // logged once ready
+    [port, peerPort] = [boundPort(listening, "registry"), boundPort(listening, "peer")];
   } catch (err) {
     await proc.stop();
     throw err;
   }
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
   const metrics = async () => parsePromText(await (await fetch(`${peerUrl}/metrics`)).text());
   return {
     host: `127.0.0.1:${port}`,

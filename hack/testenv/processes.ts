@@ -180,6 +180,31 @@ export function waitForLogLine(
   );
 }
 
+/**
+ * The JSON log line (`"msg":"listening"`) a peerpull binary writes once its ports are bound. Test
+ * processes listen on port 0 and report the ports they got here: a port picked free beforehand can
+ * be taken by any socket (an outgoing connection too) before the process binds it.
+ */
+export async function waitForListening(
+  proc: ManagedProcess,
+  timeoutMs = 15_000,
+): Promise<Record<string, unknown>> {
+  const line = await waitForLogLine(proc.logPath, /^\{.*"msg":"listening".*\}$/m, {
+    process: proc,
+    timeoutMs,
+  });
+  return JSON.parse(line[0]) as Record<string, unknown>;
+}
+
+/** `HOST:PORT` from a listening line's field; throws if the field is missing or not one. */
+export function boundPort(listening: Record<string, unknown>, field: string): number {
+  const value = listening[field];
+  const port = typeof value === "string" ? Number(value.slice(value.lastIndexOf(":") + 1)) : NaN;
+  if (!Number.isInteger(port) || port <= 0)
+    throw new Error(`listening line has no ${field} address: ${JSON.stringify(listening)}`);
+  return port;
+}
+
 export async function logTail(path: string, bytes = 4000): Promise<string> {
   try {
     const text = await readFile(path, "utf8");

@@ -1,9 +1,17 @@
-/** Runs the built tracker (build/peerpull-tracker.js) as a real process on a free loopback port. */
+/** Runs the built tracker (build/peerpull-tracker.js) as a real process on a loopback port it picks itself. */
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_BIN } from "./agent";
-import { freePort, ManagedProcess, removeDir, spawnLogged, tempDir, waitForHttp } from "./processes";
+import {
+  boundPort,
+  ManagedProcess,
+  removeDir,
+  spawnLogged,
+  tempDir,
+  waitForHttp,
+  waitForListening,
+} from "./processes";
 
 export const TRACKER_BIN = join(AGENT_BIN, "..", "peerpull-tracker.js");
 
@@ -20,22 +28,14 @@ export async function startTrackerProcess(args: string[] = []): Promise<TrackerP
   const dir = await tempDir("tracker");
   const tokenFile = join(dir, "peer-token");
   await writeFile(tokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
-  const port = await freePort();
   const logPath = join(dir, "tracker.log");
   // PEERPULL_TRACKER_NODE_ARGS: extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.PEERPULL_TRACKER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const argv = [
-    ...nodeArgs,
-    TRACKER_BIN,
-    "--listen",
-    `127.0.0.1:${port}`,
-    "--peer-token-file",
-    tokenFile,
-    ...args,
-  ];
+  const argv = [...nodeArgs, TRACKER_BIN, "--listen", "127.0.0.1:0", "--peer-token-file", tokenFile, ...args];
   const proc = await spawnLogged(process.execPath, argv, { logPath });
-  const url = `http://127.0.0.1:${port}`;
+  let url: string;
   try {
+    url = `http://127.0.0.1:${boundPort(await waitForListening(proc), "listen")}`;
     await waitForHttp(`${url}/readyz`, { process: proc, statuses: [200], timeoutMs: 15_000 });
   } catch (err) {
     await proc.stop();
