@@ -74,7 +74,7 @@ const credential = (n: number) => "Basic " + Buffer.from(`user${n}:pw${n}`).toSt
 async function freshAgent(): Promise<AgentProcess> {
   const agent = await startAgent({
     upstreams: [`${UPSTREAM}=${registry.url}`],
-    args: ["--log-level", "warn"],
+    args: ["--log-level", "info"],
   });
   teardown.add(() => agent.stop());
   return agent;

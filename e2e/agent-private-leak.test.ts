@@ -43,7 +43,7 @@ beforeAll(async () => {
   teardown.add(() => aclRegistry.stop());
   openRegistry = await startRegistry();
   teardown.add(() => openRegistry.stop());
-  const tracker = await startTrackerProcess(["--log-level", "warn"]);
+  const tracker = await startTrackerProcess(["--log-level", "info"]);
   teardown.add(() => tracker.stop());
   agent = await startAgent({
     upstreams: [`${ACL}=${aclRegistry.url}`, `${OPEN}=${openRegistry.url}`],

@@ -24,7 +24,7 @@ let layout: OciLayout;
 beforeAll(async () => {
   registry = await startRegistry();
   teardown.add(() => registry.stop());
-  tracker = await startTrackerProcess(["--log-level", "warn"]);
+  tracker = await startTrackerProcess(["--log-level", "info"]);
   teardown.add(() => tracker.stop());
   layout = await buildImage({ layers: [24 * MiB, 12 * MiB], seed: "lone" });
   teardown.add(() => layout.remove());

@@ -21,7 +21,7 @@ const teardown = new Teardown();
 afterAll(() => teardown.run());
 
 async function tracker(args: string[] = []): Promise<{ process: TrackerProcess; token: string }> {
-  const started = await startTrackerProcess(["--log-level", "warn", ...args]);
+  const started = await startTrackerProcess(["--log-level", "info", ...args]);
   teardown.add(() => started.stop());
   return { process: started, token: (await readFile(started.tokenFile, "utf8")).trim() };
 }

@@ -53,7 +53,7 @@ async function withFixture<T>(
 async function agentFor(f: Fixture, teardown: Teardown): Promise<AgentProcess> {
   const agent = await startAgent({
     upstreams: [`${UPSTREAM}=${f.registry.url}`],
-    args: [...NO_LIMIT, "--log-level", "warn"],
+    args: [...NO_LIMIT, "--log-level", "info"],
   });
   teardown.add(() => agent.stop());
   return agent;

@@ -36,7 +36,7 @@ async function agents(
           "--ratelimit",
           "64G",
           "--log-level",
-          "warn",
+          "info",
           ...(swarm ? ["--tracker", setup.tracker.url, "--peer-token-file", setup.tracker.tokenFile] : []),
         ],
       }),
@@ -88,7 +88,7 @@ export async function loneBench(args: string[]): Promise<BenchResult[]> {
   try {
     const registry = await startRegistry();
     teardown.add(() => registry.stop());
-    const tracker = await startTrackerProcess(["--log-level", "warn"]);
+    const tracker = await startTrackerProcess(["--log-level", "info"]);
     teardown.add(() => tracker.stop());
     const layout = await buildImage({ layers: [sizeMiB * MiB], seed: "lone" });
     teardown.add(() => layout.remove());

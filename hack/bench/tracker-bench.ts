@@ -63,7 +63,7 @@ export async function trackerBench(args: string[]): Promise<BenchResult[]> {
 async function runOnce(count: number, options: Options): Promise<BenchResult[]> {
   const teardown = new Teardown();
   try {
-    const tracker = await startTrackerProcess(["--log-level", "warn", "--max-state-bytes", "1G"]);
+    const tracker = await startTrackerProcess(["--log-level", "info", "--max-state-bytes", "1G"]);
     teardown.add(() => tracker.stop());
     const token = (await readFile(tracker.tokenFile, "utf8")).trim();
     const size = options.size;

@@ -20,7 +20,7 @@ export async function startLoopbackEnv(opts: { nodes: number; mbit: number; why:
     teardown.add(() => registry.stop());
     const origin = await startThrottleProxy(registry.url, linkBytes);
     teardown.add(() => origin.stop());
-    const tracker = await startTrackerProcess(["--log-level", "warn"]);
+    const tracker = await startTrackerProcess(["--log-level", "info"]);
     teardown.add(() => tracker.stop());
     const agents: AgentProcess[] = [];
     for (let i = 0; i < opts.nodes; i++) {
@@ -28,7 +28,7 @@ export async function startLoopbackEnv(opts: { nodes: number; mbit: number; why:
         upstreams: [`${REGISTRY_NAME}=${origin.url}`],
         args: [
           ...["--tracker", tracker.url, "--peer-token-file", tracker.tokenFile],
-          ...["--ratelimit", String(Math.round(2 * linkBytes)), "--log-level", "warn"],
+          ...["--ratelimit", String(Math.round(2 * linkBytes)), "--log-level", "info"],
         ],
       });
       teardown.add(() => agent.stop());

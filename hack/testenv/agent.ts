@@ -1,7 +1,15 @@
 /** Runs the built agent (build/peerpull-agent.js) as a real process on loopback ports it picks itself. */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { boundPort, ManagedProcess, removeDir, spawnLogged, tempDir, waitForListening } from "./processes";
+import {
+  boundPort,
+  ManagedProcess,
+  removeDir,
+  requireListeningLogged,
+  spawnLogged,
+  tempDir,
+  waitForListening,
+} from "./processes";
 import { parsePromText, PromSample } from "./prom-text";
 
 /** The repository root: works from sources (jest) and from the bundled bench in build/. */
@@ -41,6 +49,7 @@ export interface AgentProcess {
 }
 
 export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
+  requireListeningLogged(opts.args ?? [], "startAgent");
   const ownsCache = opts.cacheDir === undefined;
   const cacheDir = opts.cacheDir ?? (await tempDir("agent-cache"));
   const logDir = await tempDir("agent-log");

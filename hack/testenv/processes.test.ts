@@ -3,15 +3,18 @@ import { join } from "node:path";
 import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import {
+  boundPort,
   exists,
   freePort,
   removeDir,
+  requireListeningLogged,
   run,
   spawnLogged,
   tempDir,
   Teardown,
   waitFor,
   waitForHttp,
+  waitForListening,
   waitForLogLine,
   waitForSocket,
 } from "./processes";
@@ -25,6 +28,22 @@ describe("process helpers", () => {
     teardown.add(() => removeDir(dir));
   });
   afterAll(() => teardown.run());
+
+  test("a process on port 0 is found through its listening line", async () => {
+    const script = `console.log(JSON.stringify({ level: "info", msg: "listening", peer: "127.0.0.1:4321" }));
+      setTimeout(() => {}, 10000);`;
+    const proc = await spawnLogged(process.execPath, ["-e", script], { logPath: join(dir, "listening.log") });
+    teardown.add(() => proc.stop());
+    const line = await waitForListening(proc);
+    expect(boundPort(line, "peer")).toBe(4321);
+    expect(() => boundPort(line, "registry")).toThrow(/no registry address/);
+  });
+
+  test("a launcher refuses a log level that hides the listening line", () => {
+    expect(() => requireListeningLogged(["--log-level", "warn"], "startAgent")).toThrow(/use info/);
+    expect(() => requireListeningLogged(["--log-level", "info"], "startAgent")).not.toThrow();
+    expect(() => requireListeningLogged([], "startAgent")).not.toThrow();
+  });
 
   test("freePort returns a port that can be bound on loopback", async () => {
     const port = await freePort();

@@ -196,6 +196,19 @@ export async function waitForListening(
   return JSON.parse(line[0]) as Record<string, unknown>;
 }
 
+/**
+ * Throws when `args` set a log level that hides the info-level "listening" line the launchers read
+ * their ports from: a process started so could not be found at all.
+ */
+export function requireListeningLogged(args: readonly string[], what: string): void {
+  const at = args.lastIndexOf("--log-level");
+  const level = at >= 0 ? args[at + 1] : undefined;
+  if (level && !["trace", "debug", "info"].includes(level))
+    throw new Error(
+      `${what}: --log-level ${level} hides the "listening" line its ports are read from; use info`,
+    );
+}
+
 /** `HOST:PORT` from a listening line's field; throws if the field is missing or not one. */
 export function boundPort(listening: Record<string, unknown>, field: string): number {
   const value = listening[field];

@@ -4,9 +4,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_BIN } from "./agent";
 import {
-  boundPort,
   ManagedProcess,
+  boundPort,
   removeDir,
+  requireListeningLogged,
   spawnLogged,
   tempDir,
   waitForHttp,
@@ -25,6 +26,7 @@ export interface TrackerProcess {
 }
 
 export async function startTrackerProcess(args: string[] = []): Promise<TrackerProcess> {
+  requireListeningLogged(args, "startTrackerProcess");
   const dir = await tempDir("tracker");
   const tokenFile = join(dir, "peer-token");
   await writeFile(tokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
