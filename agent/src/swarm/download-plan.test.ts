@@ -211,4 +211,29 @@ describe("planDownload: peers, announces, giving up", () => {
       10_001,
     );
   });
+
+  // Simulated time is fractional: (t + 4990) - t can come out below 4990. Woken at the moment it
+  // computed, a plan that then finds nothing due sleeps on to the stall timeout.
+  it("at the moment it woke for, with fractional times, the announce and the endgame are due", () => {
+    const t = 64472.59033153076;
+    const announce = { running: false, lastMs: t, intervalMs: 4990, dirty: false };
+    const before = planDownload(state({ announce, lastProgressMs: t }), LIMITS, t);
+    const woken = planDownload(state({ announce, lastProgressMs: t }), LIMITS, t + before.wakeInMs);
+    expect(woken.announce).toBe(true);
+
+    const slow = { peerId: "a", piece: 1, startedMs: t };
+    const endgame = {
+      pieceCount: 2,
+      have: bits(2, [0]),
+      peers: [peer("a", [1]), peer("b", [1])],
+      peerRequests: [slow],
+      lastProgressMs: t,
+      announce: { running: true, lastMs: t, intervalMs: 60_000, dirty: false },
+    };
+    const waiting = planDownload(state(endgame), LIMITS, t);
+    expect(waiting.peers).toEqual([]);
+    expect(planDownload(state(endgame), LIMITS, t + waiting.wakeInMs).peers).toEqual([
+      { peerId: "b", piece: 1 },
+    ]);
+  });
 });

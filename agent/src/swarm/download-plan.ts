@@ -92,7 +92,7 @@ const IDLE_WAKE_MS = 60_000;
 export function planDownload(state: DownloadState, limits: PlanLimits, now: number): Plan {
   const none = { origin: [], peers: [], announce: false, wakeInMs: IDLE_WAKE_MS };
   if (state.have.isComplete()) return { ...none, done: true };
-  if (now - state.lastProgressMs > state.stallMs) return { ...none, done: false, fallback: "stall" };
+  if (now > state.lastProgressMs + state.stallMs) return { ...none, done: false, fallback: "stall" };
   const usable = state.peers.filter(peer => !peer.banned);
   if (!state.lease && state.peers.length > 0 && usable.length === 0)
     return { ...none, done: false, fallback: "no-peers" };
@@ -124,8 +124,11 @@ export function planDownload(state: DownloadState, limits: PlanLimits, now: numb
 function announceDue(state: DownloadState, now: number): boolean {
   const { announce } = state;
   if (announce.running) return false;
-  if (now - announce.lastMs >= announce.intervalMs) return true;
-  return announce.dirty && (now - announce.lastMs >= ANNOUNCE_MIN_GAP_MS || fetchEndNear(state));
+  // Each moment as nextWake computes it (lastMs + gap, never now - lastMs): with fractional times
+  // the two forms can disagree, and a wake at the moment would then find nothing due and sleep on
+  // to the stall timeout (it made simulated nodes fall back to the origin).
+  if (now >= announce.lastMs + announce.intervalMs) return true;
+  return announce.dirty && (now >= announce.lastMs + ANNOUNCE_MIN_GAP_MS || fetchEndNear(state));
 }
 
 /** The lease has more to commit, and few of the pieces committed so far are still to come. */

@@ -59,7 +59,7 @@ export function pickPieces(input: PickInput): PieceRequest[] {
   const asked = new Map<number, Set<string>>();
   const slow = new Set<number>();
   for (const request of input.inFlight) {
-    if (input.now - request.startedMs >= input.endgameAfterMs) slow.add(request.piece);
+    if (input.now >= request.startedMs + input.endgameAfterMs) slow.add(request.piece); // as the plan's wake computes it
     const k = index.get(request.peerId);
     if (k !== undefined) load[k]++;
     const set = asked.get(request.piece) ?? new Set<string>();
