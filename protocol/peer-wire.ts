@@ -10,12 +10,20 @@
  * and of its pieces without waiting for the tracker either. These are claims: the holder takes
  * them only when the address's host is the request's source address, never lets them replace what
  * it knows of a peer id at another address, and never counts a bad one against the id.
+ *
+ * `POST /p2p/v1/blobs/<digest>/have` (no body) pushes those same three headers on their own: a
+ * member that gained a piece tells a few peers it knows lack something it holds (the swarm's HAVE
+ * push), so they see a new holder without waiting for the tracker or for a request of their own.
+ * Answered 204 with the responder's HAVE for the digest when it has one; 400 when the headers are
+ * missing, malformed or name another host; 405 for any other method.
  */
 import { SHA256_DIGEST } from "./digest";
 
 export const PIECE_PATH = new RegExp(
   `^/p2p/v1/blobs/(${SHA256_DIGEST.source.slice(1, -1)})/pieces/(0|[1-9]\\d{0,8})$`,
 );
+
+export const HAVE_PATH = new RegExp(`^/p2p/v1/blobs/(${SHA256_DIGEST.source.slice(1, -1)})/have$`);
 
 export const PEER_HEADERS = {
   pieceHash: "x-peerpull-piece-hash",
@@ -67,4 +75,8 @@ function unmapped(host: string): string {
 
 export function piecePath(digest: string, index: number): string {
   return `/p2p/v1/blobs/${digest}/pieces/${index}`;
+}
+
+export function havePath(digest: string): string {
+  return `/p2p/v1/blobs/${digest}/have`;
 }

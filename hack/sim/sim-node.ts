@@ -16,6 +16,7 @@ import {
   planDownload,
   PlanLimits,
 } from "../../agent/src/swarm/download-plan";
+import { HAVE_PUSH_PEERS } from "../../agent/src/swarm/have-push";
 import type { PieceRequest } from "../../agent/src/swarm/piece-picker";
 import { missingRuns, SwarmView } from "../../agent/src/swarm/swarm-view";
 import type { EventQueue } from "./event-queue";
@@ -49,6 +50,8 @@ export interface Outcomes {
   busy: number;
   missing: number;
   steps: number;
+  /** HAVE pushes sent. */
+  pushes: number;
 }
 
 export class SimNode {
@@ -227,12 +230,39 @@ export class SimNode {
   private store(piece: number, from: "origin" | "peer"): void {
     if (this.have.has(piece)) return;
     this.have.set(piece);
+    if (from === "peer") this.pushHave();
     this.lastProgressMs = this.world.queue.now;
     if (from === "origin") {
       this.unsigned.add(piece);
       this.announceState.dirty = true;
     }
     this.kick();
+  }
+
+  /** The agent's HAVE push (have-push.ts): the targets the real SwarmView picks, one trip each way. */
+  private pushHave(): void {
+    const mine = this.servable.encode();
+    for (const peer of this.view.pushTargets(this.servable, HAVE_PUSH_PEERS)) {
+      const target = this.world.node(peer.id);
+      if (!target) continue;
+      this.world.outcomes.pushes++;
+      this.world.queue.after(this.world.rttMs / 2, () => {
+        const theirs = target.takeHavePush(this.id, this.address, mine);
+        this.world.queue.after(this.world.rttMs / 2, () => {
+          if (theirs === undefined || !this.active) return;
+          this.view.learnHave(peer.id, theirs, this.world.queue.now);
+          this.kick();
+        });
+      });
+    }
+  }
+
+  /** A peer's HAVE push, as the peer API takes it: like a request's asker; answers this node's HAVE. */
+  takeHavePush(id: string, address: string, have: string): string | undefined {
+    if (!this.active) return undefined;
+    this.view.learnAsker(id, address, have, this.world.queue.now);
+    this.kick();
+    return this.servable.encode();
   }
 
   private announce(then: (res: AnnounceResponse) => void): void {

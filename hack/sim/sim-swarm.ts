@@ -97,7 +97,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
     uploadSlots: options.uploadSlots,
     stallTimeoutMs: 10_000,
     limits: { ...PLAN_LIMITS, ...options.limits },
-    outcomes: { ok: 0, busy: 0, missing: 0, steps: 0 },
+    outcomes: { ok: 0, busy: 0, missing: 0, steps: 0, pushes: 0 },
     random: n => Math.floor(nextRandom() * n),
     announce(request: AnnounceRequest, source: string): AnnounceResponse | undefined {
       trackerMessages++;

@@ -199,6 +199,51 @@ describe("peer piece API", () => {
     ]);
   });
 
+  it("takes a HAVE push like a request's asker headers, answering 204 with its own HAVE", async () => {
+    const push = (
+      digest: string,
+      token: string | undefined,
+      headers: Record<string, string>,
+      method = "POST",
+    ) =>
+      fetch(`${base}/p2p/v1/blobs/${digest}/have`, {
+        method,
+        headers: { ...headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      });
+    const claim = {
+      "x-peerpull-peer-id": "agent-pusher",
+      "x-peerpull-peer-address": "127.0.0.1:7003",
+      "x-peerpull-have": "4A==", // pieces 0, 1 and 2
+    };
+    askers.length = 0;
+    const pushed = await push(partialBlob.digest, TOKEN, claim);
+    expect(pushed.status).toBe(204);
+    expect(Bitfield.decode(pushed.headers.get("x-peerpull-have")!, 4).missing()).toEqual([0, 2]);
+    const unknownBlob = await push("sha256:" + "0".repeat(64), TOKEN, claim);
+    expect([unknownBlob.status, unknownBlob.headers.get("x-peerpull-have")]).toEqual([204, null]);
+
+    const refused = [
+      { status: 401, res: await push(partialBlob.digest, undefined, claim) },
+      { status: 401, res: await push(partialBlob.digest, "wrong-token", claim) },
+      { status: 405, res: await push(partialBlob.digest, TOKEN, claim, "GET") },
+      {
+        status: 400,
+        res: await push(partialBlob.digest, TOKEN, { ...claim, "x-peerpull-peer-address": "10.9.9.9:7003" }),
+      },
+      {
+        status: 400,
+        res: await push(partialBlob.digest, TOKEN, { ...claim, "x-peerpull-have": "not base64!" }),
+      },
+      { status: 400, res: await push(partialBlob.digest, TOKEN, {}) },
+      { status: 404, res: await push("sha256:xyz", TOKEN, claim) },
+    ];
+    expect(refused.map(r => r.res.status)).toEqual(refused.map(r => r.status));
+    expect(askers).toEqual([
+      { digest: partialBlob.digest, peerId: "agent-pusher", address: "127.0.0.1:7003", have: "4A==" },
+      { digest: "sha256:" + "0".repeat(64), peerId: "agent-pusher", address: "127.0.0.1:7003", have: "4A==" },
+    ]);
+  });
+
   it("keeps health and metrics open without the token", async () => {
     expect((await get("/healthz")).status).toBe(200);
     expect((await get("/metrics")).status).toBe(200);

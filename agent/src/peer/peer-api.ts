@@ -5,13 +5,16 @@
  * cached blob), the proof and this agent's servable pieces in headers. Uploads wait on the node
  * limiter.
  *
+ * `POST /p2p/v1/blobs/<digest>/have`: a peer's HAVE push (protocol/peer-wire.ts), handed to the
+ * book like a request's asker headers, answered 204 with this agent's HAVE for the digest.
+ *
  * At most `uploadSlots` pieces go out at once; beyond that a request gets 503 at once and the asker
  * tries another holder. Serving everyone at once would split the upload so thin that no copy
  * finishes early; a few fast copies spread a piece through the swarm like a tree.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { type Asker, askerOf, PEER_HEADERS, PIECE_PATH } from "../../../protocol/peer-wire";
+import { type Asker, askerOf, HAVE_PATH, PEER_HEADERS, PIECE_PATH } from "../../../protocol/peer-wire";
 import { bearerTokenCheck } from "../../../protocol/peer-token";
 import { pieceCount, pieceSpan } from "../../../protocol/pieces";
 import type { BlobStore } from "../cache/blob-store";
@@ -47,6 +50,8 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
     const path = (req.url ?? "/").split("?")[0];
     if (!path.startsWith("/p2p/")) return false;
     if (!authorized(req)) return end(res, 401, "unauthorized\n");
+    const push = HAVE_PATH.exec(path);
+    if (push) return takeHavePush(deps, req, res, push[1]);
     const match = PIECE_PATH.exec(path);
     if (!match) return end(res, 404, "not found\n");
     if (req.method !== "GET") return end(res, 405, "method not allowed\n");
@@ -76,6 +81,17 @@ export function createPeerApi(deps: PeerApiDeps): PeerRoute {
       release();
     }
   };
+}
+
+function takeHavePush(deps: PeerApiDeps, req: IncomingMessage, res: ServerResponse, digest: string): true {
+  if (req.method !== "POST") return end(res, 405, "method not allowed\n");
+  const asker = askerOf(req.headers, req.socket.remoteAddress ?? "");
+  if (!asker) return end(res, 400, "missing or malformed x-peerpull-peer-id, -peer-address or -have\n");
+  deps.book.askedBy(digest, asker);
+  const proofs = deps.book.proofs(digest);
+  res.writeHead(204, proofs ? { [PEER_HEADERS.have]: proofs.servable.encode() } : {});
+  res.end();
+  return true;
 }
 
 async function openPiece(

@@ -23,6 +23,7 @@ let address: string;
 const connections = new Set<unknown>();
 let seenAsker: unknown[] = [];
 let seenAuth: string | undefined;
+let seenPush: unknown[] = [];
 
 /**
  * What the server does: "slow" trickles the piece, "busy" answers 503, "missing" 404, "long"/"short"
@@ -48,6 +49,11 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
   seenAuth = req.headers.authorization;
   seenAsker = [PEER_HEADERS.peerId, PEER_HEADERS.peerAddress, PEER_HEADERS.have].map(h => req.headers[h]);
   connections.add(req.socket);
+  if (req.url?.endsWith("/have")) {
+    seenPush = [req.method, req.url];
+    if (mode === "busy") return void res.writeHead(500, { "content-length": 0 }).end();
+    return void res.writeHead(204, { [PEER_HEADERS.have]: HAVE }).end();
+  }
   const body = pieces[Number(/pieces\/(\d+)$/.exec(req.url ?? "")?.[1])];
   if (mode === "busy")
     return void res.writeHead(503, { "content-length": 5, [PEER_HEADERS.have]: HAVE }).end("busy\n");
@@ -124,6 +130,21 @@ it("sends this node's own id, address and HAVE with a request when given them", 
     const asker = { peerId: "agent-00000000000000aa", address: "127.0.0.1:7001", have: "gA==" };
     await client.piece(address, DIGEST, 0, pieces[0].length, asker);
     expect(seenAsker).toEqual([asker.peerId, asker.address, asker.have]);
+  } finally {
+    await client.close();
+  }
+});
+
+it("pushes this node's HAVE with the token and returns the peer's; any other answer is unavailable", async () => {
+  const client = new PeerClient({ token: TOKEN, timeoutMs: 10_000 });
+  try {
+    const asker = { peerId: "agent-00000000000000aa", address: "127.0.0.1:7001", have: "gA==" };
+    expect(await client.pushHave(address, DIGEST, asker)).toBe(HAVE);
+    expect(seenPush).toEqual(["POST", `/p2p/v1/blobs/${DIGEST}/have`]);
+    expect(seenAuth).toBe(`Bearer ${TOKEN}`);
+    expect(seenAsker).toEqual([asker.peerId, asker.address, asker.have]);
+    mode = "busy"; // the test server answers a push 500 in this mode
+    await expect(client.pushHave(address, DIGEST, asker)).rejects.toBeInstanceOf(PeerUnavailableError);
   } finally {
     await client.close();
   }

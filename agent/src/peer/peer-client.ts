@@ -10,7 +10,7 @@
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { buildConnector, Client, Dispatcher } from "undici";
-import { type Asker, PEER_HEADERS, piecePath } from "../../../protocol/peer-wire";
+import { type Asker, havePath, PEER_HEADERS, piecePath } from "../../../protocol/peer-wire";
 import type { PieceProof } from "./held-proofs";
 import { loadReceiveLowat, RCVLOWAT_CAP, ReceiveLowat } from "./receive-lowat";
 
@@ -60,6 +60,8 @@ export interface PeerApi {
    * other failure or a wrong length.
    */
   piece(address: string, digest: string, index: number, length: number, asker?: Asker): Promise<PeerPiece>;
+  /** Pushes this node's HAVE for `digest` (its `asker` headers); the peer's own HAVE, when it said. */
+  pushHave(address: string, digest: string, asker: Asker): Promise<string | undefined>;
 }
 
 /** Connections kept per peer (the swarm asks one peer for a few pieces at a time at most). */
@@ -108,11 +110,7 @@ export class PeerClient implements PeerApi {
         method: "GET",
         headers: {
           authorization: `Bearer ${this.options.token}`,
-          ...(asker && {
-            [PEER_HEADERS.peerId]: asker.peerId,
-            [PEER_HEADERS.peerAddress]: asker.address,
-            [PEER_HEADERS.have]: asker.have,
-          }),
+          ...(asker && askerHeaders(asker)),
         },
       });
       const have = header(res, PEER_HEADERS.have);
@@ -132,6 +130,29 @@ export class PeerClient implements PeerApi {
       )
         throw err;
       throw new PeerUnavailableError(`${where}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      connection.busy--;
+    }
+  }
+
+  async pushHave(address: string, digest: string, asker: Asker): Promise<string | undefined> {
+    const connection = this.connectionTo(address);
+    connection.busy++;
+    try {
+      const res = await connection.client.request({
+        path: havePath(digest),
+        method: "POST",
+        headers: { authorization: `Bearer ${this.options.token}`, ...askerHeaders(asker) },
+      });
+      await res.body.dump();
+      if (res.statusCode !== 204)
+        throw new PeerUnavailableError(`peer ${address} ${digest} HAVE push: status ${res.statusCode}`);
+      return header(res, PEER_HEADERS.have);
+    } catch (err) {
+      if (err instanceof PeerUnavailableError) throw err;
+      throw new PeerUnavailableError(`peer ${address} ${digest} HAVE push: ${(err as Error).message}`, {
+        cause: err,
+      });
     } finally {
       connection.busy--;
     }
@@ -233,4 +254,12 @@ function proofOf(res: Dispatcher.ResponseData): PieceProof | undefined {
 function header(res: Dispatcher.ResponseData, name: string): string | undefined {
   const value = res.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+function askerHeaders(asker: Asker): Record<string, string> {
+  return {
+    [PEER_HEADERS.peerId]: asker.peerId,
+    [PEER_HEADERS.peerAddress]: asker.address,
+    [PEER_HEADERS.have]: asker.have,
+  };
 }

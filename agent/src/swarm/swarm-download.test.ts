@@ -104,7 +104,16 @@ async function download(
 
 const noPeers: PeerApi = {
   piece: () => Promise.reject(new Error("no peer should be asked")),
+  pushHave: () => Promise.reject(new Error("no peer should be told")),
 };
+
+/** HAVE pushes made, by the peer address told; each answered with an empty HAVE. */
+function pushesTo(told: { address: string; have: Bitfield }[]): PeerApi["pushHave"] {
+  return async (address, _digest, asker) => {
+    told.push({ address, have: Bitfield.decode(asker.have, Math.ceil(SIZE / MiB)) });
+    return undefined;
+  };
+}
 
 /** Every piece's sha256 hex, by index. */
 function pieceHashes(): Record<number, string> {
@@ -185,17 +194,19 @@ describe("SwarmDownload", () => {
       expect(before.find(a => a.pieceHashes[index])!.pieceHashes[index]).toBe(all[index]);
   });
 
-  /** Another member joins the swarm holding nothing and wanting no lease. */
-  async function joinAsLeecher(): Promise<void> {
-    const pieces = Math.ceil(SIZE / MiB);
+  /** Another member joins the swarm holding `holding` (default nothing) and wanting no lease. */
+  async function joinAsLeecher(holding: number[] = []): Promise<void> {
+    const have = new Bitfield(Math.ceil(SIZE / MiB));
+    for (const piece of holding) have.set(piece);
+    const all = pieceHashes();
     await setup.tracker.announce({
       digest: DIGEST,
       size: SIZE,
       pieceSize: MiB,
       peerId: "leecher-1",
       address: "10.0.0.8:65002",
-      have: new Bitfield(pieces).encode(),
-      pieceHashes: {},
+      have: have.encode(),
+      pieceHashes: Object.fromEntries(holding.map(piece => [piece, all[piece]])),
       complete: false,
       wantLease: false,
       releaseLease: false,
@@ -214,6 +225,7 @@ describe("SwarmDownload", () => {
         const signature = randomBytes(64).toString("base64");
         return { data, proof: { hashHex: sha256Hex(data), signature, trackerKey: trackerKey() } };
       },
+      pushHave: async () => undefined,
     };
   }
 
@@ -240,7 +252,9 @@ describe("SwarmDownload", () => {
 
   it("pieces from an honest peer are checked against the tracker's proofs and kept", async () => {
     const signed = await seedAt("10.0.0.9:65002");
+    const told: { address: string; have: Bitfield }[] = [];
     const honest: PeerApi = {
+      pushHave: pushesTo(told),
       async piece(_address, _digest, index): Promise<PeerPiece> {
         const span = pieceSpan(index, SIZE, MiB);
         const data = BLOB.subarray(span.start, span.end + 1);
@@ -255,6 +269,32 @@ describe("SwarmDownload", () => {
     expect(setup.counters.bans).toEqual([]);
     expect(setup.counters.peerBytes).toBe(SIZE);
     expect(client.spans).toEqual([]); // the origin never asked
+    expect(told).toEqual([]); // the only peer it knows holds everything: nobody to tell
+  });
+
+  it("tells a peer lacking what it gained, with its whole servable HAVE, as pieces arrive", async () => {
+    const signed = await seedAt("10.0.0.9:65002");
+    await joinAsLeecher([6]); // 10.0.0.8: the tracker names it (it holds a piece this node lacks)
+    const told: { address: string; have: Bitfield }[] = [];
+    const honest: PeerApi = {
+      pushHave: pushesTo(told),
+      async piece(_address, _digest, index): Promise<PeerPiece> {
+        const span = pieceSpan(index, SIZE, MiB);
+        const data = BLOB.subarray(span.start, span.end + 1);
+        await new Promise(resolve => setTimeout(resolve, 5)); // pieces one after another
+        return {
+          data: Buffer.from(data),
+          proof: { hashHex: sha256Hex(data), signature: signed.proofs[index], trackerKey: signed.trackerKey },
+        };
+      },
+    };
+    const { bytes } = await download(honest);
+    expect(bytes.equals(BLOB)).toBe(true);
+    expect(told.length).toBeGreaterThan(0);
+    expect(new Set(told.map(t => t.address))).toEqual(new Set(["10.0.0.8:65002"]));
+    const counts = told.map(t => t.have.count());
+    expect(counts[0]).toBeGreaterThan(0);
+    expect([...counts].sort((a, b) => a - b)).toEqual(counts); // each push the HAVE as it then was
   });
 
   it("the tracker unreachable: the whole blob from the origin, the fallback counted", async () => {

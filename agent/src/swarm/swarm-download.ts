@@ -17,6 +17,7 @@ import {
   pieceCount,
   pieceSpan,
 } from "../../../protocol/pieces";
+import type { Asker } from "../../../protocol/peer-wire";
 import type { AnnounceRequest, AnnounceResponse } from "../../../protocol/tracker-api";
 import type { BlobRequest } from "../blobs/blob-source";
 import type { BlobWriter } from "../cache/blob-store";
@@ -27,6 +28,7 @@ import { HeldProofs } from "../peer/held-proofs";
 import { PeerBusyError, PeerMissingError, type PeerApi } from "../peer/peer-client";
 import type { UpstreamClient } from "../upstream/upstream-client";
 import { DownloadState, OriginRun, PEER_BUSY_BACKOFF_MS, planDownload, PLAN_LIMITS } from "./download-plan";
+import { HAVE_PUSH_PEERS, HavePush } from "./have-push";
 import { InOrderFeeder } from "./in-order-feeder";
 import { OriginPieceHashes } from "./origin-piece-hashes";
 import { checkPeerPiece } from "./piece-check";
@@ -71,6 +73,7 @@ export class SwarmDownload {
   private partial!: PartialBlob;
   private proofs!: HeldProofs;
   private view!: SwarmView;
+  private havePush!: HavePush;
   private feeder!: InOrderFeeder;
   private count = 0;
   /** Where this download starts among equally rare pieces: its own, so a herd spreads over pieces and holders. */
@@ -160,6 +163,14 @@ export class SwarmDownload {
     this.pickStartAt = this.count > 0 ? randomInt(this.count) : 0;
     this.view = new SwarmView(this.count, PEER_FAILURES_BEFORE_BAN);
     this.proofs = new HeldProofs(this.count);
+    this.havePush = new HavePush({
+      peers: this.deps.peers,
+      digest: this.digest,
+      learnHave: (peerId, have) => {
+        this.view.learnHave(peerId, have, this.now());
+        this.kick();
+      },
+    });
     this.originHashes = new OriginPieceHashes(this.proofs, index => this.partial.readPiece(index));
     const partial = this.partial;
     this.feeder = new InOrderFeeder(
@@ -335,11 +346,7 @@ export class SwarmDownload {
     const length = span.end - span.start + 1;
     let got;
     try {
-      got = await this.deps.peers.piece(peer.address, digest, pick.piece, length, {
-        peerId: this.deps.peerId,
-        address: this.deps.address,
-        have: this.proofs.servable.encode(),
-      });
+      got = await this.deps.peers.piece(peer.address, digest, pick.piece, length, this.asAsker());
       // Paid after the fact: a busy answer moved no bytes and must cost none.
       await this.deps.limiter.take(length);
     } catch (err) {
@@ -375,6 +382,12 @@ export class SwarmDownload {
     if (this.partial.have.has(pick.piece) || this.stopping) return;
     this.proofs.setProof(pick.piece, got.proof!);
     await this.store(pick.piece, got.data, peer.id);
+    this.havePush.push(this.view.pushTargets(this.proofs.servable, HAVE_PUSH_PEERS), this.asAsker());
+  }
+
+  /** This node as its peer requests and HAVE pushes describe it. */
+  private asAsker(): Asker {
+    return { peerId: this.deps.peerId, address: this.deps.address, have: this.proofs.servable.encode() };
   }
 
   private async store(piece: number, data: PieceBytes, from: string): Promise<void> {

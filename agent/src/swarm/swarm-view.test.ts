@@ -153,4 +153,21 @@ describe("SwarmView.learnAsker: a peer's own claim, from its request", () => {
     view.apply(response({ peers: sampled }), true, 100);
     expect(view.peers.filter(p => p.id.startsWith("sampled-")).length).toBe(10);
   });
+
+  it("pushes a gained piece to peers lacking something it serves, the most recently heard first", () => {
+    const view = new SwarmView(4, 2);
+    const heard = [
+      { id: "full", pieces: [0, 1, 2, 3], at: 5 },
+      { id: "old", pieces: [], at: 1 },
+      { id: "new", pieces: [3], at: 4 },
+      { id: "mid", pieces: [1], at: 3 },
+      { id: "bad", pieces: [], at: 6 },
+    ];
+    for (const p of heard) view.learnAsker(p.id, `10.0.0.${p.at}:65002`, bits(4, p.pieces).encode(), p.at);
+    view.ban("bad");
+    const servable = bits(4, [1, 2]);
+    expect(view.pushTargets(servable, 8).map(p => p.id)).toEqual(["new", "mid", "old"]);
+    expect(view.pushTargets(servable, 2).map(p => p.id)).toEqual(["new", "mid"]);
+    expect(view.pushTargets(bits(4, []), 8)).toEqual([]);
+  });
 });

@@ -111,6 +111,18 @@ export class SwarmView {
     this.forgetBeyondLimit();
   }
 
+  /**
+   * Whom to tell of a piece just gained (the HAVE push): up to `limit` peers, not banned, whose HAVE
+   * as known lacks a piece of `servable`, the most recently heard of first.
+   */
+  pushTargets(servable: Bitfield, limit: number): KnownPeer[] {
+    const lacking = (peer: KnownPeer) => servable.bytes.some((byte, i) => (byte & ~peer.have.bytes[i]) !== 0);
+    return this.peers
+      .filter(peer => !peer.banned && lacking(peer))
+      .sort((a, b) => b.lastHeardMs - a.lastHeardMs)
+      .slice(0, limit);
+  }
+
   inLease(piece: number): boolean {
     return this.leases.some(r => piece >= r.start && piece < r.end);
   }
