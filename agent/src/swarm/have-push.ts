@@ -11,7 +11,7 @@ import type { KnownPeer } from "./swarm-view";
 
 /**
  * Peers told of each piece gained. The simulation, 1,000 nodes at a 5 s announce interval (as
- * 10,000 get it): no push 2.23 S/B at p99, 8 peers 2.03, 16 peers 1.90, 32 peers (BENCHMARKS.md).
+ * 10,000 get it): no push 2.23 S/B at p99, 8 peers 2.03, 16 peers 1.90, 32 peers 1.97 (BENCHMARKS.md).
  */
 export const HAVE_PUSH_PEERS = 16;
 
