@@ -250,21 +250,30 @@ describe("SwarmDownload", () => {
     expect(setup.counters.fallbacks).not.toContain("stall");
   });
 
-  it("pieces from an honest peer are checked against the tracker's proofs and kept", async () => {
-    const signed = await seedAt("10.0.0.9:65002");
-    const told: { address: string; have: Bitfield }[] = [];
-    const honest: PeerApi = {
+  /** A peer serving every piece with the tracker's proof, after `delayMs`; its HAVE pushes recorded. */
+  function honest(
+    signed: { proofs: Record<string, string>; trackerKey: string },
+    told: { address: string; have: Bitfield }[],
+    delayMs = 0,
+  ): PeerApi {
+    return {
       pushHave: pushesTo(told),
       async piece(_address, _digest, index): Promise<PeerPiece> {
         const span = pieceSpan(index, SIZE, MiB);
         const data = BLOB.subarray(span.start, span.end + 1);
+        if (delayMs) await new Promise(resolve => setTimeout(resolve, delayMs));
         return {
           data: Buffer.from(data),
           proof: { hashHex: sha256Hex(data), signature: signed.proofs[index], trackerKey: signed.trackerKey },
         };
       },
     };
-    const { bytes, client } = await download(honest);
+  }
+
+  it("pieces from an honest peer are checked against the tracker's proofs and kept", async () => {
+    const signed = await seedAt("10.0.0.9:65002");
+    const told: { address: string; have: Bitfield }[] = [];
+    const { bytes, client } = await download(honest(signed, told));
     expect(bytes.equals(BLOB)).toBe(true);
     expect(setup.counters.bans).toEqual([]);
     expect(setup.counters.peerBytes).toBe(SIZE);
@@ -276,19 +285,7 @@ describe("SwarmDownload", () => {
     const signed = await seedAt("10.0.0.9:65002");
     await joinAsLeecher([6]); // 10.0.0.8: the tracker names it (it holds a piece this node lacks)
     const told: { address: string; have: Bitfield }[] = [];
-    const honest: PeerApi = {
-      pushHave: pushesTo(told),
-      async piece(_address, _digest, index): Promise<PeerPiece> {
-        const span = pieceSpan(index, SIZE, MiB);
-        const data = BLOB.subarray(span.start, span.end + 1);
-        await new Promise(resolve => setTimeout(resolve, 5)); // pieces one after another
-        return {
-          data: Buffer.from(data),
-          proof: { hashHex: sha256Hex(data), signature: signed.proofs[index], trackerKey: signed.trackerKey },
-        };
-      },
-    };
-    const { bytes } = await download(honest);
+    const { bytes } = await download(honest(signed, told, 5)); // pieces 5 ms apart
     expect(bytes.equals(BLOB)).toBe(true);
     expect(told.length).toBeGreaterThan(0);
     expect(new Set(told.map(t => t.address))).toEqual(new Set(["10.0.0.8:65002"]));
