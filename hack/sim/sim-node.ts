@@ -246,23 +246,15 @@ export class SimNode {
       const target = this.world.node(peer.id);
       if (!target) continue;
       this.world.outcomes.pushes++;
-      this.world.queue.after(this.world.rttMs / 2, () => {
-        const theirs = target.takeHavePush(this.id, this.address, mine);
-        this.world.queue.after(this.world.rttMs / 2, () => {
-          if (theirs === undefined || !this.active) return;
-          this.view.learnHave(peer.id, theirs, this.world.queue.now);
-          this.kick();
-        });
-      });
+      this.world.queue.after(this.world.rttMs / 2, () => target.takeHavePush(this.id, this.address, mine));
     }
   }
 
-  /** A peer's HAVE push, as the peer API takes it: like a request's asker; answers this node's HAVE. */
-  takeHavePush(id: string, address: string, have: string): string | undefined {
-    if (!this.active) return undefined;
+  /** A peer's HAVE push, as the peer API takes it: like a request's asker headers. */
+  takeHavePush(id: string, address: string, have: string): void {
+    if (!this.active) return;
     this.view.learnAsker(id, address, have, this.world.queue.now);
     this.kick();
-    return this.servable.encode();
   }
 
   private announce(then: (res: AnnounceResponse) => void): void {

@@ -199,7 +199,7 @@ describe("peer piece API", () => {
     ]);
   });
 
-  it("takes a HAVE push like a request's asker headers, answering 204 with its own HAVE", async () => {
+  it("takes a HAVE push like a request's asker headers, answering 204", async () => {
     const push = (
       digest: string,
       token: string | undefined,
@@ -217,10 +217,8 @@ describe("peer piece API", () => {
     };
     askers.length = 0;
     const pushed = await push(partialBlob.digest, TOKEN, claim);
-    expect(pushed.status).toBe(204);
-    expect(Bitfield.decode(pushed.headers.get("x-peerpull-have")!, 4).missing()).toEqual([0, 2]);
-    const unknownBlob = await push("sha256:" + "0".repeat(64), TOKEN, claim);
-    expect([unknownBlob.status, unknownBlob.headers.get("x-peerpull-have")]).toEqual([204, null]);
+    expect([pushed.status, pushed.headers.get("x-peerpull-have")]).toEqual([204, null]);
+    expect((await push("sha256:" + "0".repeat(64), TOKEN, claim)).status).toBe(204); // an unknown blob too
 
     const refused = [
       { status: 401, res: await push(partialBlob.digest, undefined, claim) },

@@ -6,7 +6,7 @@
  * limiter.
  *
  * `POST /p2p/v1/blobs/<digest>/have`: a peer's HAVE push (protocol/peer-wire.ts), handed to the
- * book like a request's asker headers, answered 204 with this agent's HAVE for the digest.
+ * book like a request's asker headers, answered 204.
  *
  * At most `uploadSlots` pieces go out at once; beyond that a request gets 503 at once and the asker
  * tries another holder. Serving everyone at once would split the upload so thin that no copy
@@ -88,9 +88,7 @@ function takeHavePush(deps: PeerApiDeps, req: IncomingMessage, res: ServerRespon
   const asker = askerOf(req.headers, req.socket.remoteAddress ?? "");
   if (!asker) return end(res, 400, "missing or malformed x-peerpull-peer-id, -peer-address or -have\n");
   deps.book.askedBy(digest, asker);
-  const proofs = deps.book.proofs(digest);
-  res.writeHead(204, proofs ? { [PEER_HEADERS.have]: proofs.servable.encode() } : {});
-  res.end();
+  res.writeHead(204).end();
   return true;
 }
 

@@ -60,8 +60,8 @@ export interface PeerApi {
    * other failure or a wrong length.
    */
   piece(address: string, digest: string, index: number, length: number, asker?: Asker): Promise<PeerPiece>;
-  /** Pushes this node's HAVE for `digest` (its `asker` headers); the peer's own HAVE, when it said. */
-  pushHave(address: string, digest: string, asker: Asker): Promise<string | undefined>;
+  /** Pushes this node's HAVE for `digest` (its `asker` headers); throws PeerUnavailableError unless 204. */
+  pushHave(address: string, digest: string, asker: Asker): Promise<void>;
 }
 
 /** Connections kept per peer (the swarm asks one peer for a few pieces at a time at most). */
@@ -135,7 +135,7 @@ export class PeerClient implements PeerApi {
     }
   }
 
-  async pushHave(address: string, digest: string, asker: Asker): Promise<string | undefined> {
+  async pushHave(address: string, digest: string, asker: Asker): Promise<void> {
     const connection = this.connectionTo(address);
     connection.busy++;
     try {
@@ -147,7 +147,6 @@ export class PeerClient implements PeerApi {
       await res.body.dump();
       if (res.statusCode !== 204)
         throw new PeerUnavailableError(`peer ${address} ${digest} HAVE push: status ${res.statusCode}`);
-      return header(res, PEER_HEADERS.have);
     } catch (err) {
       if (err instanceof PeerUnavailableError) throw err;
       throw new PeerUnavailableError(`peer ${address} ${digest} HAVE push: ${(err as Error).message}`, {

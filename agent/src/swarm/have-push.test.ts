@@ -1,5 +1,5 @@
-import { Bitfield } from "../../../protocol/pieces";
 import type { Asker } from "../../../protocol/peer-wire";
+import { Bitfield } from "../../../protocol/pieces";
 import { HavePush } from "./have-push";
 import type { KnownPeer } from "./swarm-view";
 
@@ -13,30 +13,25 @@ const peer = (id: string): KnownPeer => ({
   lastHeardMs: 0,
 });
 
-it("tells each target once at a time, takes in the HAVE it answers, and shrugs off a failure", async () => {
+it("tells each target once at a time and shrugs off a failure", async () => {
   const calls: string[] = [];
-  const answers = new Map<string, () => void>();
-  const learned: [string, string][] = [];
-  const push = new HavePush({
-    digest: DIGEST,
-    learnHave: (id, have) => learned.push([id, have]),
-    peers: {
+  const answers: (() => void)[] = [];
+  const push = new HavePush(
+    {
       pushHave: (address, digest, asker) => {
         expect([digest, asker]).toEqual([DIGEST, ME]);
         calls.push(address);
         if (address.startsWith("down")) return Promise.reject(new Error("connection refused"));
-        return new Promise(resolve =>
-          answers.set(address, () => resolve(address.startsWith("a") ? "8A==" : undefined)),
-        );
+        return new Promise<void>(resolve => answers.push(resolve));
       },
     },
-  });
+    DIGEST,
+  );
   push.push([peer("a"), peer("b"), peer("down")], ME);
   push.push([peer("a")], ME); // a's first push is still out: skipped
   expect(calls).toEqual(["a:65002", "b:65002", "down:65002"]);
-  for (const answer of answers.values()) answer();
+  for (const answer of answers) answer();
   await new Promise(resolve => setImmediate(resolve));
-  expect(learned).toEqual([["a", "8A=="]]);
   expect(push.pending).toBe(0);
   push.push([peer("a")], ME); // answered: told again
   expect(calls).toHaveLength(4);

@@ -19,12 +19,8 @@ export class HavePush {
   private readonly inFlight = new Set<string>();
 
   constructor(
-    private readonly deps: {
-      peers: Pick<PeerApi, "pushHave">;
-      digest: string;
-      /** The peer answered with its own HAVE. */
-      learnHave(peerId: string, have: string): void;
-    },
+    private readonly peers: Pick<PeerApi, "pushHave">,
+    private readonly digest: string,
   ) {}
 
   /** Pushes `asker` (this node: id, address, servable HAVE) to each target not already being told. */
@@ -32,12 +28,9 @@ export class HavePush {
     for (const peer of targets) {
       if (this.inFlight.has(peer.id)) continue;
       this.inFlight.add(peer.id);
-      this.deps.peers
-        .pushHave(peer.address, this.deps.digest, asker)
-        .then(
-          have => have && this.deps.learnHave(peer.id, have),
-          () => undefined,
-        )
+      this.peers
+        .pushHave(peer.address, this.digest, asker)
+        .catch(() => undefined)
         .finally(() => this.inFlight.delete(peer.id));
     }
   }

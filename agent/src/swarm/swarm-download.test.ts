@@ -107,11 +107,10 @@ const noPeers: PeerApi = {
   pushHave: () => Promise.reject(new Error("no peer should be told")),
 };
 
-/** HAVE pushes made, by the peer address told; each answered with an empty HAVE. */
+/** HAVE pushes made, by the peer address told. */
 function pushesTo(told: { address: string; have: Bitfield }[]): PeerApi["pushHave"] {
   return async (address, _digest, asker) => {
     told.push({ address, have: Bitfield.decode(asker.have, Math.ceil(SIZE / MiB)) });
-    return undefined;
   };
 }
 

@@ -163,14 +163,7 @@ export class SwarmDownload {
     this.pickStartAt = this.count > 0 ? randomInt(this.count) : 0;
     this.view = new SwarmView(this.count, PEER_FAILURES_BEFORE_BAN);
     this.proofs = new HeldProofs(this.count);
-    this.havePush = new HavePush({
-      peers: this.deps.peers,
-      digest: this.digest,
-      learnHave: (peerId, have) => {
-        this.view.learnHave(peerId, have, this.now());
-        this.kick();
-      },
-    });
+    this.havePush = new HavePush(this.deps.peers, this.digest);
     this.originHashes = new OriginPieceHashes(this.proofs, index => this.partial.readPiece(index));
     const partial = this.partial;
     this.feeder = new InOrderFeeder(
