@@ -82,6 +82,17 @@ describe("verifyPiece", () => {
 });
 
 describe("Bitfield", () => {
+  it("says whether it holds a piece another lacks", () => {
+    const of = (pieces: number[]) => {
+      const field = new Bitfield(12);
+      for (const p of pieces) field.set(p);
+      return field;
+    };
+    expect(of([1, 9]).holdsAnyMissingFrom(of([1]))).toBe(true);
+    expect(of([1]).holdsAnyMissingFrom(of([1, 9]))).toBe(false);
+    expect(of([]).holdsAnyMissingFrom(of([]))).toBe(false);
+  });
+
   it("sets, clears and counts, MSB first", () => {
     const bits = new Bitfield(10);
     bits.set(0);

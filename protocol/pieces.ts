@@ -190,6 +190,12 @@ export class Bitfield {
     return n;
   }
 
+  /** Whether this holds a piece `other` lacks (same piece count). */
+  holdsAnyMissingFrom(other: Bitfield): boolean {
+    for (let i = 0; i < this.bytes.length; i++) if (this.bytes[i] & ~other.bytes[i]) return true;
+    return false;
+  }
+
   missing(): number[] {
     const out: number[] = [];
     for (let i = 0; i < this.pieceCount; i++) if (!this.has(i)) out.push(i);

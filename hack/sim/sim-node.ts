@@ -125,10 +125,7 @@ export class SimNode {
     let holders = 0;
     let usable = 0;
     for (const peer of this.view.peers) {
-      let needed = false;
-      for (let b = 0; b < peer.have.bytes.length && !needed; b++)
-        if (peer.have.bytes[b] & ~this.have.bytes[b]) needed = true;
-      if (!needed || peer.banned) continue;
+      if (!peer.have.holdsAnyMissingFrom(this.have) || peer.banned) continue;
       holders++;
       if (!((peer.busyUntil ?? 0) > now)) usable++;
     }

@@ -195,13 +195,12 @@ function diagnoseAll(all: SimNode[], now: number): Record<string, number> {
       if (d.holders === 0) c.noHolder++;
       else if (d.usable === 0) c.allBusy++;
     }
-    const lacks = (bits: Uint8Array) => bits.some((b, i) => (b & ~node.have.bytes[i]) !== 0);
     for (const peer of node.view.peers) {
       const up = idleUp.get(peer.id);
       if (!up) continue;
       u.knownBy++;
-      if (lacks(up.servable.bytes)) u.trulyUseful++;
-      if (!lacks(peer.have.bytes)) continue;
+      if (up.servable.holdsAnyMissingFrom(node.have)) u.trulyUseful++;
+      if (!peer.have.holdsAnyMissingFrom(node.have)) continue;
       u.seenUseful++;
       if (!((peer.busyUntil ?? 0) > now)) u.notBackedOff++;
     }

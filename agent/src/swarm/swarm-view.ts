@@ -116,9 +116,8 @@ export class SwarmView {
    * as known lacks a piece of `servable`, the most recently heard of first.
    */
   pushTargets(servable: Bitfield, limit: number): KnownPeer[] {
-    const lacking = (peer: KnownPeer) => servable.bytes.some((byte, i) => (byte & ~peer.have.bytes[i]) !== 0);
     return this.peers
-      .filter(peer => !peer.banned && lacking(peer))
+      .filter(peer => !peer.banned && servable.holdsAnyMissingFrom(peer.have))
       .sort((a, b) => b.lastHeardMs - a.lastHeardMs)
       .slice(0, limit);
   }
