@@ -67,7 +67,10 @@ export interface AnnounceResponse {
   /** The swarm's piece size; when it differs from the request's, nothing was recorded: re-announce with it. */
   pieceSize: number;
   pieceCount: number;
-  /** A bounded sample of other members, rotating from answer to answer, useful to the requester. */
+  /**
+   * A bounded sample of other members, rotating from answer to answer: first those holding something
+   * the requester lacks, then members still downloading (to tell of its pieces: the HAVE push).
+   */
   peers: PeerInfo[];
   /** Live members of the swarm, the requester included (the sample may show only some of them). */
   swarmMembers: number;

@@ -277,13 +277,16 @@ export class SimNode {
       this.announceState.running = false;
       if (!res) return then(undefined as never);
       const now = this.world.queue.now;
+      let signed = 0;
       for (const key of Object.keys(res.proofs)) {
         this.unsigned.delete(Number(key));
+        if (!this.servable.has(Number(key))) signed++;
         this.servable.set(Number(key));
       }
       this.announceState.intervalMs = res.downloadIntervalMs;
       this.stallMs = Math.max(this.world.stallTimeoutMs, 1.5 * res.leaseTimeoutMs);
       if (this.view.apply(res, request.wantLease, now)) this.lastProgressMs = now;
+      if (signed > 0 && this.active) this.pushHave(); // as the agent does for its origin pieces
       then(res);
     });
   }

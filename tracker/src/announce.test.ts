@@ -46,7 +46,7 @@ function swarmOf(members: [string, number[], boolean?][]) {
   return { store, signer };
 }
 
-describe("samplePeers: members that can give the requester something", () => {
+describe("samplePeers: members that can give the requester something, first", () => {
   const rows: { name: string; theirs: number[]; complete?: boolean; mine: number[]; want: boolean }[] = [
     {
       name: "a seeder, whatever the requester holds",
@@ -71,10 +71,38 @@ describe("samplePeers: members that can give the requester something", () => {
     const { store } = swarmOf([
       ["peer-1", theirs, complete],
       ["peer-2", mine],
+      ["peer-3", [], true], // a seeder: always something to give
     ]);
     const swarm = store.get(DIGEST)!;
+    swarm.sampleCursor = 0;
     const sampled = samplePeers(swarm, swarm.members.get("peer-2")!, 10).map(m => m.peerId);
-    expect(sampled).toEqual(want ? ["peer-1"] : []);
+    // A member with nothing to give still comes, after those with something: the requester can
+    // tell it of the pieces it gains (the HAVE push).
+    expect(sampled).toEqual(want ? ["peer-1", "peer-3"] : ["peer-3", "peer-1"]);
+  });
+});
+
+describe("samplePeers: filling the sample", () => {
+  it("with members still downloading, only after every member with something to give it saw", () => {
+    const { store } = swarmOf([
+      ["peer-1", []],
+      ["peer-2", [4]],
+      ["peer-3", []],
+      ["peer-4", [0, 1]],
+      ["peer-5", [0]], // the requester
+    ]);
+    const swarm = store.get(DIGEST)!;
+    swarm.sampleCursor = 0;
+    const sampled = samplePeers(swarm, swarm.members.get("peer-5")!, 3).map(m => m.peerId);
+    expect(sampled).toEqual(["peer-2", "peer-4", "peer-1"]);
+  });
+
+  it("never past the limit, and never with the requester itself", () => {
+    const { store } = swarmOf([1, 2, 3, 4, 5, 6].map(i => [`peer-${i}`, []] as [string, number[]]));
+    const swarm = store.get(DIGEST)!;
+    const sampled = samplePeers(swarm, swarm.members.get("peer-6")!, 4).map(m => m.peerId);
+    expect(sampled).toHaveLength(4);
+    expect(sampled).not.toContain("peer-6");
   });
 });
 
@@ -87,7 +115,7 @@ describe("announce answer as JSON", () => {
     ]);
     const req = request("peer-4", [], { wantLease: true });
     const result = announce(store, req, OPTIONS, signer, 2_000, req.address);
-    expect(result.response.peers.map(p => p.peerId).sort()).toEqual(["peer-1", "peer-2"]);
+    expect(result.response.peers.map(p => p.peerId)).toEqual(["peer-1", "peer-2", "peer-3"]); // peer-3 fills
     expect(JSON.parse(result.responseJson())).toEqual(result.response);
   });
 

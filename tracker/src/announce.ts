@@ -190,22 +190,31 @@ function markProgress(
 }
 
 /**
- * Up to `limit` other members that can give the requester something (a seeder, or a member holding
- * a piece it lacks), walking the swarm from where the last sample stopped, so successive answers
- * show different members and the work per answer is bounded whatever the swarm's size.
+ * Up to `limit` other members: first those that can give the requester something (a seeder, or a
+ * member holding a piece it lacks), then, to fill the sample, members still downloading, whom the
+ * requester can tell of the pieces it gains (the HAVE push, protocol/peer-wire.ts): without them a
+ * herd's first holders know nobody to tell and new pieces spread only at the pace of the announce
+ * interval. Walks the swarm from where the last sample stopped, so successive answers show
+ * different members and the work per answer is bounded whatever the swarm's size.
  */
 export function samplePeers(swarm: Swarm, requester: Member, limit: number): Member[] {
   const out: Member[] = [];
   const n = swarm.order.length;
   const maxScan = Math.min(n, limit * 4 + 8);
   let at = n === 0 ? 0 : swarm.sampleCursor % n;
+  const downloading: Member[] = [];
   for (let scanned = 0; scanned < maxScan && out.length < limit; scanned++) {
     const member = swarm.order[at];
     at = (at + 1) % n;
-    if (member.peerId !== requester.peerId && (member.complete || holdsMissing(member, requester)))
-      out.push(member);
+    if (member.peerId === requester.peerId) continue;
+    if (member.complete || holdsMissing(member, requester)) out.push(member);
+    else if (downloading.length < limit) downloading.push(member);
   }
   swarm.sampleCursor = at;
+  for (const member of downloading) {
+    if (out.length >= limit) break;
+    out.push(member);
+  }
   return out;
 }
 

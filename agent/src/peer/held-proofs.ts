@@ -44,15 +44,21 @@ export class HeldProofs {
     this.signed.set(index);
   }
 
-  /** Takes in an announce answer's signatures for hashes this agent sent, under `trackerKey`. */
-  acceptSignatures(trackerKey: string, signatures: Record<number, string>): void {
+  /**
+   * Takes in an announce answer's signatures for hashes this agent sent, under `trackerKey`.
+   * Returns how many pieces became servable.
+   */
+  acceptSignatures(trackerKey: string, signatures: Record<number, string>): number {
     this.useKey(trackerKey);
+    let added = 0;
     for (const [key, signature] of Object.entries(signatures)) {
       const index = Number(key);
       if (!this.hashed.has(index)) continue;
       this.signatures.write(signature, index * PROOF_SIGNATURE_BYTES, PROOF_SIGNATURE_BYTES, "base64");
+      if (!this.signed.has(index)) added++;
       this.signed.set(index);
     }
+    return added;
   }
 
   /** Hashes of held pieces without a signature: what the next announce reports. */

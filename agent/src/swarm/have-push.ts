@@ -1,5 +1,6 @@
 /**
- * The HAVE push (protocol/peer-wire.ts): when a download gains a piece, it tells up to
+ * The HAVE push (protocol/peer-wire.ts): when a download gains a piece (from a peer, or the
+ * tracker's signature on one from its origin lease), it tells up to
  * HAVE_PUSH_PEERS of the peers it knows that lack something it can serve, so they see a new holder
  * at once instead of at their next tracker answer (every 1-5 s under load) or their next request to
  * it. Fire and forget: a push that fails costs nothing (no failure counted, no retry), and a peer

@@ -293,6 +293,20 @@ describe("SwarmDownload", () => {
     expect([...counts].sort((a, b) => a - b)).toEqual(counts); // each push the HAVE as it then was
   });
 
+  it("a lease holder tells a member still downloading of its origin pieces once the tracker signs them", async () => {
+    await joinAsLeecher([]); // 10.0.0.8 holds nothing: the tracker's sample names it to fill
+    const told: { address: string; have: Bitfield }[] = [];
+    const { bytes, client } = await download({
+      piece: () => Promise.reject(new Error("no peer holds anything")),
+      pushHave: pushesTo(told),
+    });
+    expect(bytes.equals(BLOB)).toBe(true);
+    expect(client.spans.length).toBeGreaterThan(0); // from the origin, under its lease
+    expect(told.length).toBeGreaterThan(0);
+    expect(new Set(told.map(t => t.address))).toEqual(new Set(["10.0.0.8:65002"]));
+    expect(told[0].have.count()).toBeGreaterThan(0); // only signed pieces are claimed
+  });
+
   it("the tracker unreachable: the whole blob from the origin, the fallback counted", async () => {
     setup.tracker.down = true;
     const { bytes, client } = await download(noPeers);

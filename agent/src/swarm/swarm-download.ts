@@ -375,6 +375,11 @@ export class SwarmDownload {
     if (this.partial.have.has(pick.piece) || this.stopping) return;
     this.proofs.setProof(pick.piece, got.proof!);
     await this.store(pick.piece, got.data, peer.id);
+    this.pushHave();
+  }
+
+  /** Tells peers lacking something this node can serve that it can (have-push.ts). */
+  private pushHave(): void {
     this.havePush.push(this.view.pushTargets(this.proofs.servable, HAVE_PUSH_PEERS), this.asAsker());
   }
 
@@ -441,13 +446,16 @@ export class SwarmDownload {
     this.stallMs = Math.max(this.deps.stallTimeoutMs, STALL_LEASE_TIMEOUTS * res.leaseTimeoutMs);
     this.leasedOriginIdleMs = Math.max(1_000, Math.round(ORIGIN_IDLE_LEASE_FRACTION * res.leaseTimeoutMs));
     this.announceState.intervalMs = res.downloadIntervalMs;
-    this.proofs.acceptSignatures(res.trackerKey, res.proofs);
+    const signed = this.proofs.acceptSignatures(res.trackerKey, res.proofs);
     // A new tracker key voids the proofs held: announce again at once to have them re-signed.
     if (Object.keys(this.proofs.unsigned(have)).length > 0 && Object.keys(res.proofs).length === 0)
       this.announceState.dirty = true;
     const before = JSON.stringify(this.view.leases);
     // A stall is the whole swarm standing still, not this node waiting its turn in a herd.
     if (this.view.apply(res, !this.stopping, this.now())) this.lastProgressMs = this.now();
+    // Pieces from its origin lease just became servable: the peers hear of them now, not at their
+    // next announce (the answer's sample names members still downloading for this).
+    if (signed > 0 && !this.stopping) this.pushHave();
     this.deps.book.holdsLease(this.digest, this.view.leases.length > 0);
     if (JSON.stringify(this.view.leases) !== before)
       this.deps.log.debug({ digest: this.digest, leases: this.view.leases }, "origin lease changed");

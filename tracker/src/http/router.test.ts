@@ -200,7 +200,8 @@ describe("tracker HTTP API", () => {
     expect(second.leases).toEqual([{ start: 6, end: 10, fetchEnd: 8 }]);
     const third = await announce(port, announceBody("ccc", []));
     expect(third.leases).toEqual([]); // maxOriginStreams = 2
-    expect(third.peers.map(p => p.peerId).sort()).toEqual(["a"]); // bb holds nothing ccc could use
+    // a holds something ccc lacks; bb holds nothing, and fills the sample after it (a HAVE push target)
+    expect(third.peers.map(p => p.peerId)).toEqual(["a", "bb"]);
     const mismatch = await announce(port, announceBody("dddd", [], { pieceSize: 50, have: "AAAA" }));
     expect(mismatch.pieceSize).toBe(100);
     expect(mismatch.leases).toEqual([]);
@@ -211,7 +212,7 @@ describe("tracker HTTP API", () => {
     });
     expect(left.json()).toEqual({ ok: true, removed: 1 });
     const afterLeave = await announce(port, announceBody("ccc", []));
-    expect(afterLeave.peers.map(p => p.peerId)).toEqual([]); // bb holds nothing yet
+    expect(afterLeave.peers.map(p => p.peerId)).toEqual(["bb"]); // a is gone; bb, holding nothing, fills
     expect(afterLeave.leases).toEqual([{ start: 0, end: 6, fetchEnd: 2 }]); // a left: its lease and pieces are free
   });
 
