@@ -149,6 +149,9 @@ it("four agents pulling at once: exact bytes, each layer served by the registry 
   const uploaded = await Promise.all(agents.map(a => a.metric("peerpull_peer_upload_bytes_total")));
   const origin = await originBytesOf(agents);
   const fallbacks = await Promise.all(agents.map(a => a.metric("peerpull_fallback_total")));
+  const pushesTaken = await Promise.all(
+    agents.map(a => a.metric("peerpull_have_pushes_total", { result: "received" })),
+  );
   // What the clients got, by source: every byte counted once, the peer share matching the swarm.
   const delivered = await Promise.all(
     agents.map(async a => ({
@@ -157,12 +160,14 @@ it("four agents pulling at once: exact bytes, each layer served by the registry 
     })),
   );
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const measured = { layerBytes: totalLayerBytes(), registryBytes, origin, peerBytes, uploaded, delivered };
+  const layerBytes = totalLayerBytes();
+  const measured = { layerBytes, registryBytes, origin, peerBytes, uploaded, delivered, pushesTaken };
   await explained(measured, () => {
     expect(origin).toBe(registryBytes);
     expect(sum(peerBytes)).toBeGreaterThanOrEqual(2 * totalLayerBytes());
     expect(sum(uploaded)).toBeGreaterThanOrEqual(sum(peerBytes));
     expect(fallbacks).toEqual(agents.map(() => 0));
+    expect(sum(pushesTaken)).toBeGreaterThan(0); // members told each other of new pieces
     for (const d of delivered) expect(d.peer + d.origin).toBe(totalLayerBytes());
     expect(sum(delivered.map(d => d.peer))).toBeGreaterThanOrEqual(2 * totalLayerBytes());
     expect(sum(delivered.map(d => d.origin))).toBeLessThanOrEqual(registryBytes + 16); // rounding per split

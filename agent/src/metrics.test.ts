@@ -39,6 +39,12 @@ describe("agent metrics", () => {
       values: METRIC_LABEL_VALUES.banReasons,
     },
     {
+      name: "HAVE pushes by result",
+      metric: "peerpull_have_pushes_total",
+      label: "result",
+      values: METRIC_LABEL_VALUES.havePushResults,
+    },
+    {
       name: "fill durations by fill",
       metric: "peerpull_blob_fetch_duration_seconds_count",
       label: "source",

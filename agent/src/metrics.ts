@@ -14,9 +14,11 @@ export const METRIC_LABEL_VALUES = {
   fallbackReasons: ["tracker", "no-peers", "stall", "digest"],
   banReasons: ["bad-piece", "failures"],
   fillSources: ["origin", "swarm"],
+  havePushResults: ["sent", "failed", "received"],
 } as const;
 
 export type PeerBanReason = (typeof METRIC_LABEL_VALUES.banReasons)[number];
+export type HavePushResult = Exclude<(typeof METRIC_LABEL_VALUES.havePushResults)[number], "received">;
 
 /** Values read when Prometheus scrapes, bound after the parts that own them exist. */
 export interface MetricSources {
@@ -34,6 +36,7 @@ export function createAgentMetrics(sources: MetricSources = {}) {
   for (const result of v.authResults) metrics.authDecisions.inc({ result }, 0);
   for (const reason of v.fallbackReasons) metrics.fallbacks.inc({ reason }, 0);
   for (const reason of v.banReasons) metrics.peerBans.inc({ reason }, 0);
+  for (const result of v.havePushResults) metrics.havePushes.inc({ result }, 0);
   for (const source of v.fillSources) metrics.blobFetchDuration.zero({ source });
   return { registry, ...metrics };
 }
@@ -126,6 +129,12 @@ function defineAgentMetrics(registry: Registry, sources: MetricSources) {
       name: "peerpull_peer_bans_total",
       help: "Peers banned for one blob's swarm: bad-piece (a piece failed its hash) or failures (requests kept failing)",
       labelNames: ["reason"] as const,
+      registers: r,
+    }),
+    havePushes: new Counter({
+      name: "peerpull_have_pushes_total",
+      help: "HAVE pushes between swarm members: sent (answered), failed (fire and forget: never retried), received (taken)",
+      labelNames: ["result"] as const,
       registers: r,
     }),
     mirrorHostsFiles: new Gauge({

@@ -25,6 +25,7 @@ let server: Server;
 let base: string;
 let uploaded = 0;
 let taken = 0;
+let pushesTaken = 0;
 /** While set, uploads wait on the limiter: a slot stays taken. */
 let gate: Promise<void> | undefined;
 const complete = blobOf(2500);
@@ -90,6 +91,7 @@ beforeAll(async () => {
       },
     },
     onUpload: n => (uploaded += n),
+    onHavePush: () => pushesTaken++,
     uploadSlots: 1,
   });
   server = createPeerServer({
@@ -216,6 +218,7 @@ describe("peer piece API", () => {
       "x-peerpull-have": "4A==", // pieces 0, 1 and 2
     };
     askers.length = 0;
+    pushesTaken = 0;
     const pushed = await push(partialBlob.digest, TOKEN, claim);
     expect([pushed.status, pushed.headers.get("x-peerpull-have")]).toEqual([204, null]);
     expect((await push("sha256:" + "0".repeat(64), TOKEN, claim)).status).toBe(204); // an unknown blob too
@@ -240,6 +243,7 @@ describe("peer piece API", () => {
       { digest: partialBlob.digest, peerId: "agent-pusher", address: "127.0.0.1:7003", have: "4A==" },
       { digest: "sha256:" + "0".repeat(64), peerId: "agent-pusher", address: "127.0.0.1:7003", have: "4A==" },
     ]);
+    expect(pushesTaken).toBe(2); // the refused ones are not counted
   });
 
   it("keeps health and metrics open without the token", async () => {

@@ -38,6 +38,8 @@ export interface PeerApiDeps {
   book: HeldPieces;
   limiter: { take(bytes: number): Promise<void> };
   onUpload: (bytes: number) => void;
+  /** A peer's HAVE push was taken. */
+  onHavePush?: () => void;
   /** Pieces sent at the same time; more requests get 503 (busy). */
   uploadSlots: number;
 }
@@ -88,6 +90,7 @@ function takeHavePush(deps: PeerApiDeps, req: IncomingMessage, res: ServerRespon
   const asker = askerOf(req.headers, req.socket.remoteAddress ?? "");
   if (!asker) return end(res, 400, "missing or malformed x-peerpull-peer-id, -peer-address or -have\n");
   deps.book.askedBy(digest, asker);
+  deps.onHavePush?.();
   res.writeHead(204).end();
   return true;
 }

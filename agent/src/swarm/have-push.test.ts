@@ -13,8 +13,9 @@ const peer = (id: string): KnownPeer => ({
   lastHeardMs: 0,
 });
 
-it("tells each target once at a time and shrugs off a failure", async () => {
+it("tells each target once at a time, shrugs off a failure and counts both", async () => {
   const calls: string[] = [];
+  const counted: string[] = [];
   const answers: (() => void)[] = [];
   const push = new HavePush(
     {
@@ -26,6 +27,7 @@ it("tells each target once at a time and shrugs off a failure", async () => {
       },
     },
     DIGEST,
+    result => counted.push(result),
   );
   push.push([peer("a"), peer("b"), peer("down")], ME);
   push.push([peer("a")], ME); // a's first push is still out: skipped
@@ -33,6 +35,7 @@ it("tells each target once at a time and shrugs off a failure", async () => {
   for (const answer of answers) answer();
   await new Promise(resolve => setImmediate(resolve));
   expect(push.pending).toBe(0);
+  expect(counted.sort()).toEqual(["failed", "sent", "sent"]);
   push.push([peer("a")], ME); // answered: told again
   expect(calls).toHaveLength(4);
 });

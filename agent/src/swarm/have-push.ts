@@ -7,6 +7,7 @@
  * with a push still in flight is skipped (the next push carries the whole HAVE anyway).
  */
 import type { Asker } from "../../../protocol/peer-wire";
+import type { HavePushResult } from "../metrics";
 import type { PeerApi } from "../peer/peer-client";
 import type { KnownPeer } from "./swarm-view";
 
@@ -22,6 +23,7 @@ export class HavePush {
   constructor(
     private readonly peers: Pick<PeerApi, "pushHave">,
     private readonly digest: string,
+    private readonly counted: (result: HavePushResult) => void = () => undefined,
   ) {}
 
   /** Pushes `asker` (this node: id, address, servable HAVE) to each target not already being told. */
@@ -31,7 +33,10 @@ export class HavePush {
       this.inFlight.add(peer.id);
       this.peers
         .pushHave(peer.address, this.digest, asker)
-        .catch(() => undefined)
+        .then(
+          () => this.counted("sent"),
+          () => this.counted("failed"),
+        )
         .finally(() => this.inFlight.delete(peer.id));
     }
   }

@@ -16,7 +16,7 @@ import { PartialStore } from "../cache/partial-store";
 import { ANONYMOUS } from "../credentials/client-credentials";
 import { MemoryBlobStore } from "../testing/memory-blob-store";
 import type { PeerApi, PeerPiece } from "../peer/peer-client";
-import type { PeerBanReason } from "../metrics";
+import type { HavePushResult, PeerBanReason } from "../metrics";
 import { SwarmBook } from "./swarm-book";
 import { SwarmDownload } from "./swarm-download";
 
@@ -51,7 +51,13 @@ interface Setup {
   store: MemoryBlobStore;
   partials: PartialStore;
   tracker: InProcessTracker;
-  counters: { bans: PeerBanReason[]; fallbacks: string[]; peerBytes: number; verifyFailures: number };
+  counters: {
+    bans: PeerBanReason[];
+    fallbacks: string[];
+    peerBytes: number;
+    verifyFailures: number;
+    pushes: HavePushResult[];
+  };
 }
 
 let setup: Setup;
@@ -63,7 +69,7 @@ beforeEach(async () => {
     store,
     partials: await PartialStore.open(dir, store),
     tracker: inProcessTracker(),
-    counters: { bans: [], fallbacks: [], peerBytes: 0, verifyFailures: 0 },
+    counters: { bans: [], fallbacks: [], peerBytes: 0, verifyFailures: 0, pushes: [] },
   };
 });
 afterEach(() => rm(setup.dir, { recursive: true, force: true }));
@@ -87,6 +93,7 @@ async function download(
         verifyFailure: () => counters.verifyFailures++,
         fallback: reason => counters.fallbacks.push(reason),
         ban: reason => counters.bans.push(reason),
+        havePush: result => counters.pushes.push(result),
       },
       distrust: () => undefined,
       log: pino({ level: "silent" }),
@@ -305,6 +312,8 @@ describe("SwarmDownload", () => {
     expect(told.length).toBeGreaterThan(0);
     expect(new Set(told.map(t => t.address))).toEqual(new Set(["10.0.0.8:65002"]));
     expect(told[0].have.count()).toBeGreaterThan(0); // only signed pieces are claimed
+    await new Promise(resolve => setImmediate(resolve));
+    expect(setup.counters.pushes).toEqual(told.map(() => "sent"));
   });
 
   it("the tracker unreachable: the whole blob from the origin, the fallback counted", async () => {

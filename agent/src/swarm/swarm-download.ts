@@ -23,7 +23,7 @@ import type { BlobRequest } from "../blobs/blob-source";
 import type { BlobWriter } from "../cache/blob-store";
 import type { SourceTally } from "../cache/in-flight";
 import type { PartialBlob, PartialStore } from "../cache/partial-store";
-import type { PeerBanReason } from "../metrics";
+import type { HavePushResult, PeerBanReason } from "../metrics";
 import { HeldProofs } from "../peer/held-proofs";
 import { PeerBusyError, PeerMissingError, type PeerApi } from "../peer/peer-client";
 import type { UpstreamClient } from "../upstream/upstream-client";
@@ -50,6 +50,7 @@ export interface SwarmDownloadDeps {
     verifyFailure(): void;
     fallback(reason: string): void;
     ban(reason: PeerBanReason): void;
+    havePush(result: HavePushResult): void;
   };
   /** The swarm's proofs for this digest proved false: fetch it from the origin for a while. */
   distrust(digest: string): void;
@@ -163,7 +164,7 @@ export class SwarmDownload {
     this.pickStartAt = this.count > 0 ? randomInt(this.count) : 0;
     this.view = new SwarmView(this.count, PEER_FAILURES_BEFORE_BAN);
     this.proofs = new HeldProofs(this.count);
-    this.havePush = new HavePush(this.deps.peers, this.digest);
+    this.havePush = new HavePush(this.deps.peers, this.digest, this.deps.counters.havePush);
     this.originHashes = new OriginPieceHashes(this.proofs, index => this.partial.readPiece(index));
     const partial = this.partial;
     this.feeder = new InOrderFeeder(

@@ -57,6 +57,7 @@ export async function createSwarmNode(
     book,
     limiter: deps.limiter,
     onUpload: n => deps.metrics.peerUploadBytes.inc(n),
+    onHavePush: () => deps.metrics.havePushes.inc({ result: "received" }),
     uploadSlots: config.swarm.uploadSlots,
   });
   const swarmOn = config.tracker !== undefined && config.downloadPattern === "p2p";
@@ -129,6 +130,7 @@ export async function createSwarmNode(
               verifyFailure: () => deps.metrics.pieceVerifyFailures.inc(),
               fallback: reason => deps.metrics.fallbacks.inc({ reason }),
               ban: reason => deps.metrics.peerBans.inc({ reason }),
+              havePush: result => deps.metrics.havePushes.inc({ result }),
             },
             distrust: digest => distrusted.set(digest, true),
             log: deps.log,
