@@ -179,7 +179,7 @@ export const FIELDS = {
     flag: "peer-upload-slots",
     key: "peerUploadSlots",
     help: "pieces uploaded to peers at the same time; more requests are answered busy (503)",
-    default: "4",
+    default: "3",
     parse: integer(1, 256),
   },
   stallTimeout: {

@@ -20,7 +20,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
       "max-origin-streams": { type: "string", default: "4" },
       "lease-timeout": { type: "string", default: "30s" },
       "max-total": { type: "string" },
-      "upload-slots": { type: "string", default: "4" },
+      "upload-slots": { type: "string", default: "3" },
       "max-per-peer": { type: "string" },
       seed: { type: "string", default: "1" },
       "max-announce-rate": { type: "string", default: "2000" },

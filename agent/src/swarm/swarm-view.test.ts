@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { publicKeyToWire } from "../../../protocol/piece-proof";
 import { Bitfield } from "../../../protocol/pieces";
 import type { AnnounceResponse } from "../../../protocol/tracker-api";
-import { MAX_ASKERS_KNOWN, missingRuns, SwarmView } from "./swarm-view";
+import { MANY_PEERS_KNOWN, MAX_ASKERS_KNOWN, missingRuns, SwarmView } from "./swarm-view";
 
 function bits(count: number, pieces: number[]): Bitfield {
   const field = new Bitfield(count);
@@ -153,6 +153,34 @@ describe("SwarmView.learnAsker: a peer's own claim, from its request", () => {
     view.apply(response({ peers: sampled }), true, 100);
     expect(view.peers.filter(p => p.id.startsWith("sampled-")).length).toBe(10);
   });
+
+  it.each([
+    { known: 2, longest: 8 },
+    { known: MANY_PEERS_KNOWN, longest: 32 },
+  ])(
+    "backs off a busy peer doubling per busy answer, up to $longest x with $known peers known",
+    ({ known, longest }) => {
+      const view = new SwarmView(4, 2);
+      const peers = Array.from({ length: known }, (_, i) => ({
+        peerId: `p${i}`,
+        address: `10.0.0.${i}:65002`,
+        have: bits(4, [0]).encode(),
+        complete: false,
+      }));
+      view.apply(response({ peers }), true, 0);
+      const waits: number[] = [];
+      for (let answer = 0; answer < 8; answer++) {
+        view.peerBusy("p0", 1_000, 100);
+        waits.push(view.peers.find(p => p.id === "p0")!.busyUntil! - 1_000);
+      }
+      expect(waits).toEqual(
+        [100, 200, 400, 800, 1600, 3200, 6400, 12800].map(ms => Math.min(ms, 100 * longest)),
+      );
+      view.peerServed("p0");
+      view.peerBusy("p0", 1_000, 100);
+      expect(view.peers.find(p => p.id === "p0")!.busyUntil).toBe(1_100);
+    },
+  );
 
   it("pushes a gained piece to peers lacking something it serves, the most recently heard first", () => {
     const view = new SwarmView(4, 2);
