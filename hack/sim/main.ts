@@ -4,6 +4,7 @@
  * result (with PEERPULL_SIM_TIMELINE=1, a timeline every S/B/10). Bad arguments: one line, exit 2.
  */
 import { parseArgs } from "node:util";
+import { FIELDS } from "../../protocol/agent-config";
 import { parseByteSize, parseDuration } from "../../protocol/units";
 import { simulateSwarm, SimOptions } from "./sim-swarm";
 
@@ -20,7 +21,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
       "max-origin-streams": { type: "string", default: "4" },
       "lease-timeout": { type: "string", default: "30s" },
       "max-total": { type: "string" },
-      "upload-slots": { type: "string", default: "3" },
+      "upload-slots": { type: "string", default: FIELDS.peerUploadSlots.default },
       "max-per-peer": { type: "string" },
       seed: { type: "string", default: "1" },
       "max-announce-rate": { type: "string", default: "2000" },
