@@ -4,13 +4,12 @@
  * 1 GiB pulls). Real docker-registry and agent processes on loopback; the agent's rate limit is
  * raised out of the way so the agent's own overhead is what is measured.
  */
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import { startAgent, AgentProcess } from "../testenv/agent";
 import { buildImage, OciLayout, pushImage } from "../testenv/oci-image";
 import { Teardown, waitFor } from "../testenv/processes";
 import { Registry, startRegistry } from "../testenv/registry";
-import { cpuSeconds, median, MiB, peakRss, resetPeakRss, timedGet } from "./measure";
+import { agentBlobFile, ColdRounds, coldResults, distributionBlobFile, firstPull } from "./first-pull";
+import { median, MiB, peakRss, resetPeakRss, timedGet } from "./measure";
 import { BenchResult } from "./result";
 
 const UPSTREAM = "registry.test";
@@ -99,126 +98,31 @@ export async function serveBench(args: string[]): Promise<BenchResult[]> {
 /**
  * Each round, in this order: the registry directly; a fresh distribution 2.8 pull-through cache
  * (`proxy.remoteurl` = the origin, empty storage); a fresh agent (empty cache), then the same agent
- * again (warm). Every side is the same client. For both first pulls it records when the client had
- * its last byte, when the blob was in the side's storage (durable, under its final name), the CPU
- * seconds the side had used at each of those moments, and the bytes the origin served for it.
- *
- * The two moments differ because the sides do different work before the client's last byte:
- * distribution 2.8's proxy copies the origin's body straight to the client (no digest check on that
- * stream) and stores the blob from a second, concurrent origin fetch in the background, while the
- * agent fetches once and hashes and writes what it sends, holding the last byte until the digest
- * matches.
+ * again (warm). Every side is the same client, on loopback; see first-pull.ts for what is recorded.
  */
 export async function coldBench(args: string[]): Promise<BenchResult[]> {
   const sizeMiB = Number(args[0] ?? 1024);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   return withFixture(sizeMiB * MiB, async (f, teardown) => {
-    const s = { direct: [], cache: [], cold: [], warm: [] } as Record<string, number[]>;
-    const firstPulls: Record<"cache" | "agent", FirstPull[]> = { cache: [], agent: [] };
+    const r: ColdRounds = { direct: [], warm: [], cache: [], agent: [] };
+    const download = async (url: string, check: boolean) => {
+      const got = await timedGet(url, { hash: check });
+      if (check && got.digest !== f.digest) throw new Error(`${url} served wrong bytes`);
+      return got.seconds;
+    };
     for (let i = 0; i < rounds; i++) {
-      s.direct.push((await timedGet(f.directUrl)).seconds);
+      r.direct.push(await download(f.directUrl, false));
       const cache = await pullThroughCache(f, teardown);
-      const viaCache = await firstPull(f, cache.url, cache.pid, cache.storedFile, i === 0);
-      firstPulls.cache.push(viaCache);
-      s.cache.push(viaCache.seconds);
+      r.cache.push(await firstPull(cache, f.size, f.registry, () => download(cache.url, i === 0)));
       await cache.stop();
       const agent = await agentFor(f, teardown);
-      const storedFile = join(agent.cacheDir, "blobs", "sha256", f.digest.slice("sha256:".length));
-      const cold = await firstPull(f, f.agentUrl(agent), agent.process.pid, storedFile, i === 0);
-      firstPulls.agent.push(cold);
-      s.cold.push(cold.seconds);
-      s.warm.push((await timedGet(f.agentUrl(agent))).seconds);
+      const side = { pid: agent.process.pid, storedFile: agentBlobFile(agent.cacheDir, f.digest) };
+      r.agent.push(await firstPull(side, f.size, f.registry, () => download(f.agentUrl(agent), i === 0)));
+      r.warm.push(await download(f.agentUrl(agent), false));
       await agent.stop();
     }
-    const [direct, cache, cold, warm] = [s.direct, s.cache, s.cold, s.warm].map(median);
-    const column = (side: "cache" | "agent", field: keyof FirstPull) => firstPulls[side].map(p => p[field]);
-    const details = {
-      rounds,
-      ...s,
-      cachedSeconds: { agent: column("agent", "cachedSeconds"), cache: column("cache", "cachedSeconds") },
-      cpuAtLastByte: { agent: column("agent", "cpu"), cache: column("cache", "cpu") },
-      cpuUntilCached: { agent: column("agent", "cpuCached"), cache: column("cache", "cpuCached") },
-      originBytesPerBlob: {
-        agent: column("agent", "originBytes").map(b => b / f.size),
-        cache: column("cache", "originBytes").map(b => b / f.size),
-      },
-    };
-    const line = (metric: string, value: number, baseline: number, bound: number, stretch = false) => ({
-      scenario: "cold",
-      metric,
-      unit: "s",
-      value,
-      baseline,
-      ratio: value / baseline,
-      target: `<= ${bound}${stretch ? " (stretch)" : ""}`,
-      ...(stretch ? {} : { pass: value / baseline <= bound }),
-      details,
-    });
-    const blob = `a ${sizeMiB} MiB blob`;
-    return [
-      line(
-        `first pull of ${blob}, client's last byte, agent vs distribution pull-through cache (both empty)`,
-        cold,
-        cache,
-        1.0,
-      ),
-      line(
-        `first pull of ${blob}, until the blob is stored, agent vs distribution pull-through cache`,
-        median(details.cachedSeconds.agent),
-        median(details.cachedSeconds.cache),
-        1.0,
-      ),
-      {
-        ...line(
-          `first pull of ${blob}, origin bytes / blob size, agent vs distribution pull-through cache`,
-          median(details.originBytesPerBlob.agent),
-          median(details.originBytesPerBlob.cache),
-          1.0,
-        ),
-        unit: "blobs",
-      },
-      line(`first pull of ${blob}, agent (miss, streamed) vs registry direct`, cold, direct, 1.5, true),
-      line(`second pull of ${blob}, agent (cached) vs registry direct`, warm, direct, 1.0),
-    ];
+    return coldResults("cold", `a ${sizeMiB} MiB blob`, f.size, r);
   });
-}
-
-interface FirstPull {
-  /** Until the client had the last byte. */
-  seconds: number;
-  /** Until the blob was in the side's storage under its final name. */
-  cachedSeconds: number;
-  /** CPU seconds the side used until the client's last byte, and until the blob was stored. */
-  cpu: number;
-  cpuCached: number;
-  /** Body bytes the origin served during the pull (both of the cache's fetches, for example). */
-  originBytes: number;
-}
-
-/** One side's first pull of the fixture's blob through `url`; `storedFile` is where it lands. */
-async function firstPull(
-  f: Fixture,
-  url: string,
-  pid: number,
-  storedFile: string,
-  checkBytes: boolean,
-): Promise<FirstPull> {
-  const mark = await f.registry.mark();
-  const cpuBefore = await cpuSeconds(pid);
-  const started = process.hrtime.bigint();
-  const got = await timedGet(url, { hash: checkBytes });
-  if (checkBytes && got.digest !== f.digest) throw new Error(`${url} served wrong bytes`);
-  const cpu = (await cpuSeconds(pid)) - cpuBefore;
-  await waitFor(
-    `${storedFile} stored`,
-    async () => ((await stat(storedFile).catch(() => undefined))?.size === f.size ? true : undefined),
-    { timeoutMs: 300_000, intervalMs: 10 },
-  );
-  const cachedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpuCached = (await cpuSeconds(pid)) - cpuBefore;
-  let originBytes = 0;
-  for (const served of (await f.registry.blobGets(mark)).values()) originBytes += served.bytes;
-  return { seconds: got.seconds, cachedSeconds, cpu, cpuCached, originBytes };
 }
 
 /** A fresh distribution pull-through cache of the fixture's registry (empty storage). */
@@ -228,12 +132,10 @@ async function pullThroughCache(
 ): Promise<{ url: string; pid: number; storedFile: string; stop(): Promise<void> }> {
   const cache = await startRegistry({ configLines: ["proxy:", `  remoteurl: ${f.registry.url}`] });
   teardown.add(() => cache.stop());
-  const hex = f.digest.slice("sha256:".length);
   return {
     url: f.directUrl.replace(f.registry.url, cache.url),
     pid: cache.pid,
-    // distribution's filesystem layout: the upload is moved here once its digest checked out.
-    storedFile: join(cache.storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data"),
+    storedFile: distributionBlobFile(cache.storageDir, f.digest),
     stop: () => cache.stop(),
   };
 }

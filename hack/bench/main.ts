@@ -3,6 +3,7 @@
  * measured in the same run and the ratio. No scenario: every scenario.
  */
 import { coldBench, memoryBench, serveBench } from "./agent-bench";
+import { coldLinkBench } from "./cold-link-bench";
 import { loneBench } from "./lone-bench";
 import { BenchResult, emit, Scenario } from "./result";
 import { swarmBench } from "./swarm-bench";
@@ -11,6 +12,7 @@ import { trackerBench } from "./tracker-bench";
 const scenarios: Record<string, Scenario> = {
   serve: serveBench,
   cold: coldBench,
+  "cold-link": coldLinkBench,
   memory: memoryBench,
   swarm: swarmBench,
   lone: loneBench,
