@@ -3,8 +3,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AGENT_BIN } from "../../hack/testenv/agent";
-import { runNodeScript } from "../../hack/testenv/processes";
+import { AGENT_BIN, agentNodeFlags } from "../../hack/testenv/agent";
+import { run, runNodeScript } from "../../hack/testenv/processes";
 import { itAnswersHelpAndVersion } from "../../e2e/support/cli";
 
 const runBin = (args: string[]) => runNodeScript(AGENT_BIN, args);
@@ -63,5 +63,13 @@ describe("peerpull-agent binary", () => {
     expect(stderr).toBe(
       `peerpull-agent: --peer-token-file: ${short}: the token must have at least 16 characters, it has 9\n`,
     );
+  });
+
+  // The image's `peerpull-agent` command runs the file through its shebang, and the test launchers
+  // pass the flags they read from it (hack/build.mjs says why the agent needs them).
+  it("starts through its shebang with the heap flags the launchers read back", async () => {
+    expect(agentNodeFlags()).toContainEqual(expect.stringMatching(/^--initial-old-space-size=\d+$/));
+    const { stdout } = await run(AGENT_BIN, ["--version"], { timeoutMs: 30_000 });
+    expect(stdout).toMatch(/^peerpull-agent \d+\.\d+\.\d+/);
   });
 });

@@ -13,6 +13,7 @@ import { chmod, chown, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { V1Container, V1PodSpec } from "@kubernetes/client-node";
 import { AGENT_BIN, TRACKER_BIN } from "../../hack/netns/cluster";
+import { agentNodeFlags } from "../../hack/testenv/agent";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = any;
@@ -39,7 +40,7 @@ export interface ContainerProcess {
 }
 
 const IMAGE_COMMANDS: Record<string, string[]> = {
-  "peerpull-agent": [process.execPath, AGENT_BIN],
+  "peerpull-agent": [process.execPath, ...agentNodeFlags(AGENT_BIN), AGENT_BIN],
   "peerpull-tracker": [process.execPath, TRACKER_BIN],
 };
 

@@ -25,6 +25,7 @@ import {
   type ManagedProcess,
 } from "../testenv/processes";
 import { readFile } from "node:fs/promises";
+import { agentNodeFlags } from "../testenv/agent";
 import type { OciLayout } from "../testenv/oci-image";
 import { createNetwork, logIn, waitForHttpIn, type NetnsNetwork, type NetnsNode } from "./netns";
 
@@ -230,6 +231,7 @@ export const launchAgent: AgentLauncher = async (node, ctx) => {
   // PEERPULL_AGENT_NODE_ARGS: extra node flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const args = [
+    ...agentNodeFlags(AGENT_BIN),
     ...nodeArgs,
     AGENT_BIN,
     "--listen",

@@ -1,5 +1,5 @@
 /** Runs the built agent (build/peerpull-agent.js) as a real process on loopback ports it picks itself. */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   boundPort,
@@ -20,6 +20,25 @@ function repoRoot(): string {
 }
 
 export const AGENT_BIN = join(repoRoot(), "build", "peerpull-agent.js");
+
+/**
+ * The node flags the bundle's shebang starts it with (`#!/usr/bin/env -S node FLAGS`, set in
+ * hack/build.mjs), for launchers that run `node FLAGS build/peerpull-agent.js` as the image's
+ * `peerpull-agent` command does. Read from the built file, so the two cannot drift apart.
+ */
+export function agentNodeFlags(bin = AGENT_BIN): string[] {
+  if (!existsSync(bin)) return []; // not built: starting it fails with its own error
+  const head = Buffer.alloc(256);
+  const fd = openSync(bin, "r");
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const firstLine = head.toString("utf8").split("\n")[0];
+  const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(firstLine)?.[1];
+  return flags ? flags.split(" ").filter(Boolean) : [];
+}
 
 export interface AgentOptions {
   /** `HOST=ORIGIN` upstream flags. */
@@ -56,6 +75,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
   // PEERPULL_AGENT_NODE_ARGS: extra node flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const args = [
+    ...agentNodeFlags(),
     ...nodeArgs,
     AGENT_BIN,
     "--listen",
