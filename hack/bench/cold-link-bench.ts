@@ -7,7 +7,7 @@
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AGENT_BIN, startSwarmCluster, type SwarmCluster } from "../netns/cluster";
+import { AGENT_BIN, AGENT_PORT, PEER_PORT, startSwarmCluster, type SwarmCluster } from "../netns/cluster";
 import { httpIn, logIn, waitForHttpIn, type NetnsNode } from "../netns/netns";
 import { agentNodeFlags } from "../testenv/agent";
 import { buildImage } from "../testenv/oci-image";
@@ -19,8 +19,6 @@ import { BenchResult } from "./result";
 
 const REPO = "bench/cold";
 const UPSTREAM = "registry.test";
-const AGENT_PORT = 65001;
-const PEER_PORT = 65002;
 const CACHE_PORT = 5001;
 const PULL_TIMEOUT_MS = 600_000;
 
