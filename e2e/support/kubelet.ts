@@ -39,9 +39,10 @@ export interface ContainerProcess {
   readOnlyRoot: boolean;
 }
 
-const IMAGE_COMMANDS: Record<string, string[]> = {
-  "peerpull-agent": [process.execPath, ...agentNodeFlags(AGENT_BIN), AGENT_BIN],
-  "peerpull-tracker": [process.execPath, TRACKER_BIN],
+/** The image's commands as this machine runs them (read when used: the bundle may be built later). */
+const IMAGE_COMMANDS: Record<string, () => string[]> = {
+  "peerpull-agent": () => [process.execPath, ...agentNodeFlags(AGENT_BIN), AGENT_BIN],
+  "peerpull-tracker": () => [process.execPath, TRACKER_BIN],
 };
 
 export function expandVars(text: string, env: Record<string, string>): string {
@@ -59,7 +60,7 @@ export async function containerProcess(
   if (!container) throw new Error(`no container ${name}`);
   const env = envOf(container, ctx);
   const [command, ...commandArgs] = container.command ?? [];
-  const image = IMAGE_COMMANDS[command];
+  const image = IMAGE_COMMANDS[command]?.();
   if (!image) throw new Error(`the image has no command ${command}`);
   const security = { ...pod.securityContext, ...container.securityContext };
   const fsGroup = pod.securityContext?.fsGroup;

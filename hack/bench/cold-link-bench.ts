@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AGENT_BIN, AGENT_PORT, PEER_PORT, startSwarmCluster, type SwarmCluster } from "../netns/cluster";
 import { httpIn, logIn, waitForHttpIn, type NetnsNode } from "../netns/netns";
-import { agentNodeFlags } from "../testenv/agent";
+import { agentNodeArgs } from "../testenv/agent";
 import { buildImage } from "../testenv/oci-image";
 import { type ManagedProcess, waitForLogLine } from "../testenv/processes";
 import { registryConfigLines } from "../testenv/registry";
@@ -133,7 +133,7 @@ async function startAgentIn(
   const cacheDir = join(cluster.dir, `agent-cache-${round}`);
   await rm(cacheDir, { recursive: true, force: true });
   const args = [
-    ...agentNodeFlags(AGENT_BIN),
+    ...agentNodeArgs(AGENT_BIN),
     AGENT_BIN,
     "--listen",
     `${node.ip}:${AGENT_PORT}`,

@@ -25,7 +25,7 @@ import {
   type ManagedProcess,
 } from "../testenv/processes";
 import { readFile } from "node:fs/promises";
-import { agentNodeFlags } from "../testenv/agent";
+import { agentNodeArgs } from "../testenv/agent";
 import type { OciLayout } from "../testenv/oci-image";
 import { createNetwork, logIn, waitForHttpIn, type NetnsNetwork, type NetnsNode } from "./netns";
 
@@ -228,11 +228,8 @@ export const launchAgent: AgentLauncher = async (node, ctx) => {
     throw new Error(`${AGENT_BIN} is missing: run npm run build (or pass agents: false)`);
   const name = node.ns.split("-").pop()!;
   const cacheDir = join(ctx.dir, `cache-${name}`);
-  // PEERPULL_AGENT_NODE_ARGS: extra node flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const args = [
-    ...agentNodeFlags(AGENT_BIN),
-    ...nodeArgs,
+    ...agentNodeArgs(AGENT_BIN),
     AGENT_BIN,
     "--listen",
     `0.0.0.0:${AGENT_PORT}`,

@@ -40,6 +40,15 @@ export function agentNodeFlags(bin = AGENT_BIN): string[] {
   return flags ? flags.split(" ").filter(Boolean) : [];
 }
 
+/**
+ * Node's arguments for a test or bench agent: the shebang's flags, then PEERPULL_AGENT_NODE_ARGS
+ * (extra flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ */
+export function agentNodeArgs(bin = AGENT_BIN): string[] {
+  const extra = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  return [...agentNodeFlags(bin), ...extra];
+}
+
 export interface AgentOptions {
   /** `HOST=ORIGIN` upstream flags. */
   upstreams: string[];
@@ -72,11 +81,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentProcess> {
   const ownsCache = opts.cacheDir === undefined;
   const cacheDir = opts.cacheDir ?? (await tempDir("agent-cache"));
   const logDir = await tempDir("agent-log");
-  // PEERPULL_AGENT_NODE_ARGS: extra node flags for every agent, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.PEERPULL_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const args = [
-    ...agentNodeFlags(),
-    ...nodeArgs,
+    ...agentNodeArgs(),
     AGENT_BIN,
     "--listen",
     "127.0.0.1:0",
