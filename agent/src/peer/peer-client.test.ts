@@ -158,6 +158,7 @@ it("gets a piece that trickles in, its last bytes after a pause, then a small on
     expect((await client.piece(address, DIGEST, 0, pieces[0].length)).data.equals(pieces[0])).toBe(true);
     expect(Math.max(...lowat.marks)).toBe(RCVLOWAT_CAP); // raised while most of the piece was to come
     expect(lowat.marks[lowat.marks.length - 1]).toBe(1); // and back to 1 once it was all there
+    expect(lowat.marks.filter((m, i) => m === lowat.marks[i - 1])).toEqual([]); // set only when it moves
     expect((await client.piece(address, DIGEST, 2, pieces[2].length)).data.equals(pieces[2])).toBe(true);
     mode = "normal";
     lowat.marks.length = 0;

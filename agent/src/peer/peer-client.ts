@@ -175,11 +175,18 @@ export class PeerClient implements PeerApi {
   ): Promise<Buffer> {
     const piece = Buffer.allocUnsafe(length);
     let got = 0;
-    const tune = () => socket && this.lowat.set(socket, Math.max(1, Math.min(RCVLOWAT_CAP, length - got)));
+    let mark = 0;
+    // A system call only when the mark moves: it stays at the cap until the piece's last 64 KiB.
+    const tune = () => {
+      const wanted = Math.max(1, Math.min(RCVLOWAT_CAP, length - got));
+      if (!socket || wanted === mark) return;
+      mark = wanted;
+      this.lowat.set(socket, wanted);
+    };
     tune();
     return new Promise<Buffer>((resolve, reject) => {
       const settle = (err?: Error) => {
-        if (socket) this.lowat.set(socket, 1);
+        if (socket && mark !== 1) this.lowat.set(socket, 1);
         if (err) reject(err);
         else resolve(piece);
       };
