@@ -14,6 +14,8 @@
  * `POST /p2p/v1/blobs/<digest>/have` (no body) pushes those same three headers on their own: a
  * member that gained a piece tells a few peers it knows lack something it holds (the swarm's HAVE
  * push), so they see a new holder without waiting for the tracker or for a request of their own.
+ * A member tells one peer at most once a second (agent/src/swarm/have-push.ts): what it gains
+ * meanwhile goes out together, since a push carries the whole HAVE.
  * Answered 204 with nothing (the pusher learns the responder's HAVE on its own exchanges: taking it
  * from the answer kept the same peers "most recently heard", so pushes never moved on to others and
  * 1,000 simulated nodes finished later than with no push at all); 400 when the headers are missing,

@@ -1,9 +1,10 @@
 /**
  * `npm run sim -- --nodes N --size S --mbit B [--gap 0s] [--rtt 1ms] [--max-peers 48]
- * [--max-announce-rate 2000] [--seed 1]`: the swarm simulation (sim-swarm.ts); prints one JSON
+ * [--max-announce-rate 2000] [--have-push-gap 1000ms] [--seed 1]`: the swarm simulation (sim-swarm.ts); prints one JSON
  * result (with PEERPULL_SIM_TIMELINE=1, a timeline every S/B/10). Bad arguments: one line, exit 2.
  */
 import { parseArgs } from "node:util";
+import { HAVE_PUSH_GAP_MS } from "../../agent/src/swarm/have-push";
 import { FIELDS } from "../../protocol/agent-config";
 import { parseByteSize, parseDuration } from "../../protocol/units";
 import { simulateSwarm, SimOptions } from "./sim-swarm";
@@ -25,6 +26,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
       "max-per-peer": { type: "string" },
       seed: { type: "string", default: "1" },
       "max-announce-rate": { type: "string", default: "2000" },
+      "have-push-gap": { type: "string", default: `${HAVE_PUSH_GAP_MS}ms` },
     },
     strict: true,
   });
@@ -46,6 +48,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
     uploadSlots: Math.round(positive("upload-slots", values["upload-slots"]!)),
     seed: Math.round(positive("seed", values.seed!)),
     maxAnnounceRate: positive("max-announce-rate", values["max-announce-rate"]!),
+    havePushGapMs: parseDuration(values["have-push-gap"]!),
     limits: {
       ...(values["max-total"] ? { maxTotal: Math.round(positive("max-total", values["max-total"])) } : {}),
       ...(values["max-per-peer"]

@@ -16,7 +16,7 @@ import {
   planDownload,
   PlanLimits,
 } from "../../agent/src/swarm/download-plan";
-import { HAVE_PUSH_PEERS } from "../../agent/src/swarm/have-push";
+import { HAVE_PUSH_PEERS, PushDecision, PushPacing } from "../../agent/src/swarm/have-push";
 import type { PieceRequest } from "../../agent/src/swarm/piece-picker";
 import { missingRuns, SwarmView } from "../../agent/src/swarm/swarm-view";
 import type { EventQueue } from "./event-queue";
@@ -31,6 +31,7 @@ export interface SimWorld {
   pieceCount: number;
   rttMs: number;
   uploadSlots: number;
+  havePushGapMs: number;
   stallTimeoutMs: number;
   limits: Omit<PlanLimits, "originStreams">;
   outcomes: Outcomes;
@@ -70,6 +71,7 @@ export class SimNode {
   private lastProgressMs = 0;
   private stallMs: number;
   private stepQueued = false;
+  private readonly pushPacing: PushPacing;
   private active = false;
   private nextWakeAt = Infinity;
   private readonly pickStartAt: number;
@@ -85,6 +87,7 @@ export class SimNode {
     this.view = new SwarmView(world.pieceCount, 2);
     this.stallMs = world.stallTimeoutMs;
     this.pickStartAt = world.random(world.pieceCount);
+    this.pushPacing = new PushPacing(world.havePushGapMs);
   }
 
   start(): void {
@@ -236,10 +239,23 @@ export class SimNode {
     this.kick();
   }
 
-  /** The agent's HAVE push (have-push.ts): the targets the real SwarmView picks, one trip each way. */
+  /**
+   * The agent's HAVE push (have-push.ts): the targets the real SwarmView picks, paced by the real
+   * PushPacing, one trip each way.
+   */
   private pushHave(): void {
+    const targets = this.view.pushTargets(this.servable, HAVE_PUSH_PEERS);
+    this.tell(this.pushPacing.gained(targets, this.world.queue.now));
+  }
+
+  private tell({ tellNow, againInMs }: PushDecision): void {
     const mine = this.servable.encode();
-    for (const peer of this.view.pushTargets(this.servable, HAVE_PUSH_PEERS)) {
+    if (againInMs !== undefined)
+      this.world.queue.after(againInMs, () => {
+        const targets = this.view.pushTargets(this.servable, HAVE_PUSH_PEERS);
+        this.tell(this.pushPacing.release(targets, this.world.queue.now));
+      });
+    for (const peer of tellNow) {
       const target = this.world.node(peer.id);
       if (!target) continue;
       this.world.outcomes.pushes++;

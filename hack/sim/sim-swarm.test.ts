@@ -28,6 +28,15 @@ describe("the swarm simulation", () => {
     expect(result.lastOverSB).toBeLessThan(1.05);
   });
 
+  it("paces HAVE pushes as the agent does: fewer with the gap than without, and the herd still completes", () => {
+    const options = { ...base, nodes: 10, sizeBytes: 20 * MiB, mbit: 25, gapMs: 0 };
+    const unpaced = simulateSwarm({ ...options, havePushGapMs: 0 });
+    const paced = simulateSwarm(options);
+    expect(paced.fallbacks).toEqual({});
+    expect(paced.peerRequests.ok).toBe(9 * paced.pieces);
+    expect(paced.peerRequests.pushes).toBeLessThan(unpaced.peerRequests.pushes * 0.75);
+  });
+
   it("is repeatable: the same options give the same result", () => {
     const options = { ...base, nodes: 20, sizeBytes: 8 * MiB, mbit: 100, gapMs: 0, seed: 7 };
     const { wallSeconds: _a, ...first } = simulateSwarm(options);
@@ -64,7 +73,9 @@ describe("npm run sim arguments", () => {
     expect(parseSimArgs(["--seed", "3", "--max-announce-rate", "500"])).toMatchObject({
       seed: 3,
       maxAnnounceRate: 500,
+      havePushGapMs: 1000,
     });
+    expect(parseSimArgs(["--have-push-gap", "250ms"])).toMatchObject({ havePushGapMs: 250 });
   });
   it.each([
     ["--nodes", "0"],
@@ -72,6 +83,7 @@ describe("npm run sim arguments", () => {
     ["--size", "big"],
     ["--bogus", "1"],
     ["--max-announce-rate", "0"],
+    ["--have-push-gap", "soon"],
   ])("refuses %s %s", (flag, value) => {
     expect(() => parseSimArgs([flag, value])).toThrow();
   });

@@ -11,6 +11,7 @@ import type { AnnounceRequest, AnnounceResponse } from "../../protocol/tracker-a
 import { announce, AnnounceOptions, ProofSigner } from "../../tracker/src/announce";
 import { SwarmStore } from "../../tracker/src/swarm-store";
 import { PLAN_LIMITS } from "../../agent/src/swarm/download-plan";
+import { HAVE_PUSH_GAP_MS } from "../../agent/src/swarm/have-push";
 import { EventQueue } from "./event-queue";
 import { Outcomes, SimNode, SimWorld } from "./sim-node";
 import { Uplink } from "./uplink";
@@ -31,6 +32,8 @@ export interface SimOptions {
   maxAnnounceRate?: number;
   /** Seed of the simulation's pseudo-random choices (default 1). */
   seed?: number;
+  /** The agent's shortest time between two HAVE pushes to one peer (default HAVE_PUSH_GAP_MS). */
+  havePushGapMs?: number;
   /** Overrides of the agent's request limits, for experiments. */
   limits?: Partial<typeof PLAN_LIMITS>;
 }
@@ -95,6 +98,7 @@ export function simulateSwarm(options: SimOptions): SimResult {
     pieceCount,
     rttMs: options.rttMs,
     uploadSlots: options.uploadSlots,
+    havePushGapMs: options.havePushGapMs ?? HAVE_PUSH_GAP_MS,
     stallTimeoutMs: 10_000,
     limits: { ...PLAN_LIMITS, ...options.limits },
     outcomes: { ok: 0, busy: 0, missing: 0, steps: 0, pushes: 0 },

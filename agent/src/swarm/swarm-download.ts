@@ -134,6 +134,7 @@ export class SwarmDownload {
       await this.announce({ complete: true, wantLease: false }).catch(() => undefined);
     } catch (err) {
       await this.stop();
+      this.havePush?.stop();
       book.finished(this.digest, undefined);
       if (isDigestMismatch(err)) {
         // Every piece matched its proof, yet the blob does not: the proofs were false (a member
@@ -164,7 +165,15 @@ export class SwarmDownload {
     this.pickStartAt = this.count > 0 ? randomInt(this.count) : 0;
     this.view = new SwarmView(this.count, PEER_FAILURES_BEFORE_BAN);
     this.proofs = new HeldProofs(this.count);
-    this.havePush = new HavePush(this.deps.peers, this.digest, this.deps.counters.havePush);
+    this.havePush = new HavePush(
+      this.deps.peers,
+      this.digest,
+      () => ({
+        targets: this.view.pushTargets(this.proofs.servable, HAVE_PUSH_PEERS),
+        asker: this.asAsker(),
+      }),
+      this.deps.counters.havePush,
+    );
     this.originHashes = new OriginPieceHashes(this.proofs, index => this.partial.readPiece(index));
     const partial = this.partial;
     this.feeder = new InOrderFeeder(
@@ -376,12 +385,7 @@ export class SwarmDownload {
     if (this.partial.have.has(pick.piece) || this.stopping) return;
     this.proofs.setProof(pick.piece, got.proof!);
     await this.store(pick.piece, got.data, peer.id);
-    this.pushHave();
-  }
-
-  /** Tells peers lacking something this node can serve that it can (have-push.ts). */
-  private pushHave(): void {
-    this.havePush.push(this.view.pushTargets(this.proofs.servable, HAVE_PUSH_PEERS), this.asAsker());
+    this.havePush.gained();
   }
 
   /** This node as its peer requests and HAVE pushes describe it. */
@@ -456,7 +460,7 @@ export class SwarmDownload {
     if (this.view.apply(res, !this.stopping, this.now())) this.lastProgressMs = this.now();
     // Pieces from its origin lease just became servable: the peers hear of them now, not at their
     // next announce (the answer's sample names members still downloading for this).
-    if (signed > 0 && !this.stopping) this.pushHave();
+    if (signed > 0 && !this.stopping) this.havePush.gained();
     this.deps.book.holdsLease(this.digest, this.view.leases.length > 0);
     if (JSON.stringify(this.view.leases) !== before)
       this.deps.log.debug({ digest: this.digest, leases: this.view.leases }, "origin lease changed");
