@@ -21,7 +21,9 @@ export const HAVE_PUSH_PEERS = 16;
 /**
  * The shortest time between two pushes to one peer. A node on a 25 Mbit/s link gains a 1 MiB piece
  * every ~0.35 s, and a push per piece per peer was most of the small HTTP exchanges in a herd
- * (BENCHMARKS.md: ~1,800 per node per 100 MiB in ten nodes, a fifth of the agent's CPU).
+ * (~1,800 per node per 100 MiB in ten nodes, a fifth of the agent's CPU). With 1 s the simulation
+ * sends half the pushes, 1,000 nodes finish 0.03-0.04 S/B sooner at p99 and 300 nodes within the
+ * spread of seeds (BENCHMARKS.md; 500 ms and 2 s did worse at 300).
  */
 export const HAVE_PUSH_GAP_MS = 1_000;
 
