@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- --nodes N --size S --mbit B [--gap 0s] [--rtt 1ms] [--max-peers 48]
- * [--max-announce-rate 2000] [--have-push-gap 1000ms] [--seed 1]`: the swarm simulation (sim-swarm.ts); prints one JSON
- * result (with PEERPULL_SIM_TIMELINE=1, a timeline every S/B/10). Bad arguments: one line, exit 2.
+ * [--max-announce-rate 2000] [--have-push-gap 1000ms] [--seed 1]`: the swarm simulation
+ * (sim-swarm.ts); prints one JSON result (with PEERPULL_SIM_TIMELINE=1, a timeline every S/B/10).
+ * Bad arguments: one line, exit 2.
  */
 import { parseArgs } from "node:util";
 import { HAVE_PUSH_GAP_MS } from "../../agent/src/swarm/have-push";

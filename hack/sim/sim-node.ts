@@ -244,17 +244,19 @@ export class SimNode {
    * PushPacing, one trip each way.
    */
   private pushHave(): void {
-    const targets = this.view.pushTargets(this.servable, HAVE_PUSH_PEERS);
-    this.tell(this.pushPacing.gained(targets, this.world.queue.now));
+    this.tell(this.pushPacing.gained(this.pushTargets(), this.world.queue.now));
+  }
+
+  private pushTargets() {
+    return this.view.pushTargets(this.servable, HAVE_PUSH_PEERS);
   }
 
   private tell({ tellNow, againInMs }: PushDecision): void {
     const mine = this.servable.encode();
     if (againInMs !== undefined)
-      this.world.queue.after(againInMs, () => {
-        const targets = this.view.pushTargets(this.servable, HAVE_PUSH_PEERS);
-        this.tell(this.pushPacing.release(targets, this.world.queue.now));
-      });
+      this.world.queue.after(againInMs, () =>
+        this.tell(this.pushPacing.release(this.pushTargets(), this.world.queue.now)),
+      );
     for (const peer of tellNow) {
       const target = this.world.node(peer.id);
       if (!target) continue;
